@@ -1,0 +1,37 @@
+"""Numba options in one place, and a thread-count context manager.
+
+Every kernel takes its decorator options from here; a test fails if a kernel
+file spells out ``fastmath=`` itself.
+"""
+
+from contextlib import contextmanager
+
+import numba
+
+# Never "nnan"/"ninf": log-sum-exp relies on -inf for zero-weight components.
+# "afn" is left out too: approximate exp/log would cost the 1e-10 parity.
+FASTMATH_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
+
+# Options shared by every kernel. error_model="numpy" drops Python's
+# ZeroDivisionError checks from the inner loops.
+JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
+
+
+@contextmanager
+def numba_threads(n_threads):
+    """Run a block with ``n_threads`` numba threads, and always restore the count.
+
+    Parameters
+    ----------
+    n_threads : int or None
+        Threads to use inside the block; ``None`` leaves the count unchanged.
+    """
+    if n_threads is None:
+        yield numba.get_num_threads()
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(int(n_threads))
+    try:
+        yield int(n_threads)
+    finally:
+        numba.set_num_threads(previous)

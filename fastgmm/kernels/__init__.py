@@ -1,0 +1,159 @@
+"""Numba kernels: one pass per EM iteration, and the per-point outputs.
+
+The functions here are the dispatch table by covariance type: they turn the
+model parameters into the kernels' uniform layout, call the parallel driver,
+and reduce the lanes in a fixed order. Arrays in, arrays out.
+"""
+
+import numpy as np
+
+from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count
+from ._engine import _estep_statistics, _estimate, _resp_statistics
+from .diag import prepare_diag
+from .full import prepare_full
+from .spherical import prepare_spherical
+from .tied import prepare_tied
+
+COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
+_PREPARE = {
+    "full": prepare_full,
+    "tied": prepare_tied,
+    "diag": prepare_diag,
+    "spherical": prepare_spherical,
+}
+_NO_WEIGHTS = np.empty(0)
+
+
+def second_moment_shape(covariance_type, n_components, n_features):
+    """Shape of the kernels' second-moment accumulator (one lane).
+
+    full (K, d, d), tied (1, d, d), diag (K, 1, d), spherical (K, 1, 1).
+    """
+    return {
+        "full": (n_components, n_features, n_features),
+        "tied": (1, n_features, n_features),
+        "diag": (n_components, 1, n_features),
+        "spherical": (n_components, 1, 1),
+    }[covariance_type]
+
+
+def _weights_or_empty(sample_weight):
+    return _NO_WEIGHTS if sample_weight is None else sample_weight
+
+
+def _reduce_lanes(lanes):
+    # Sum over the lane axis in lane order: same bits for any thread count.
+    nk, s1, s2, log_likelihood, weight = lanes
+    return (
+        nk.sum(axis=0),
+        s1.sum(axis=0),
+        s2.sum(axis=0),
+        float(log_likelihood.sum()),
+        float(weight.sum()),
+    )
+
+
+def _lanes_for(X, covariance_type, n_components):
+    n_samples, n_features = X.shape
+    s2_shape = second_moment_shape(covariance_type, n_components, n_features)
+    per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
+    return s2_shape, lane_count(n_samples, n_components, per_lane), block_size(n_features)
+
+
+def estep_statistics(X, sample_weight, covariance_type, weights, means, precisions_cholesky):
+    """One E-step over X and the sufficient statistics it implies, eq. (9).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), C-contiguous float32 or float64
+    sample_weight : ndarray of shape (n_samples,) float64, or None
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray
+        scikit-learn's ``precisions_cholesky_`` layout for the covariance type.
+
+    Returns
+    -------
+    nk : ndarray of shape (n_components,)
+    s1 : ndarray of shape (n_components, n_features)
+        Sums of w r (x - shift_k).
+    s2 : ndarray of shape ``second_moment_shape(...)``
+        Upper triangle of the shifted second moments.
+    shift : ndarray of shape (n_components, n_features)
+    log_likelihood : float
+        sum_n w_n log p(x_n).
+    weight : float
+        sum_n w_n.
+    """
+    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
+    lanes = _estep_statistics(
+        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+        prec, aux, const, shift, s2_shape, n_lanes, block,
+    )
+    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
+    return nk, s1, s2, shift, log_likelihood, weight
+
+
+def resp_statistics(X, sample_weight, resp, shift, covariance_type):
+    """Sufficient statistics for given responsibilities (initialisation).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) float64, or None
+    resp : ndarray of shape (n_samples, n_components)
+    shift : ndarray of shape (n_components, n_features)
+        Centre of the shifted sums (rows equal for 'tied').
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+
+    Returns
+    -------
+    The tuple of ``estep_statistics``; the log-likelihood is 0.
+    """
+    shift = np.ascontiguousarray(shift, dtype=np.float64)
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
+    lanes = _resp_statistics(
+        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+        np.ascontiguousarray(resp), shift, s2_shape, n_lanes, block,
+    )
+    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
+    return nk, s1, s2, shift, log_likelihood, weight
+
+
+def estimate(X, covariance_type, weights, means, precisions_cholesky,
+             resp=False, log_norm=False, labels=False, out_dtype=np.float64):
+    """Per-point E-step outputs: only those asked for are allocated.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    covariance_type, weights, means, precisions_cholesky :
+        As in ``estep_statistics``.
+    resp, log_norm, labels : bool
+        Which outputs to compute.
+    out_dtype : dtype
+        dtype of the floating-point outputs.
+
+    Returns
+    -------
+    resp : ndarray of shape (n_samples, n_components) or None
+    log_norm : ndarray of shape (n_samples,) or None
+    labels : ndarray of shape (n_samples,) int64 or None
+    """
+    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    n_samples = X.shape[0]
+    n_components = shift.shape[0]
+    out_resp = np.empty((n_samples if resp else 0, n_components), dtype=out_dtype)
+    out_norm = np.empty(n_samples if log_norm else 0, dtype=out_dtype)
+    out_labels = np.empty(n_samples if labels else 0, dtype=np.int64)
+    _estimate(
+        COVARIANCE_CODES[covariance_type], X, prec, aux, const, shift,
+        out_resp, out_norm, out_labels, block_size(X.shape[1]),
+    )
+    return (
+        out_resp if resp else None,
+        out_norm if log_norm else None,
+        out_labels if labels else None,
+    )

@@ -1,0 +1,86 @@
+"""Diagonal covariance: one precision vector per component.
+
+Parameter layout used by the drivers in ``_engine``: ``prec`` holds the
+precisions 1/sigma^2 with shape (n_components, 1, n_features), ``shift`` is the
+current means, ``aux`` is unused.
+"""
+
+import numpy as np
+from numba import njit
+
+from .._config import JIT_OPTIONS
+from ._common import LOG_2PI
+
+
+def prepare_diag(weights, means, precisions_cholesky):
+    """Per-iteration constants for the diag kernels.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray of shape (n_components, n_features)
+
+    Returns
+    -------
+    prec : ndarray of shape (n_components, 1, n_features)
+    aux : ndarray of shape (n_components, n_features)
+    const : ndarray of shape (n_components,)
+    shift : ndarray of shape (n_components, n_features)
+    """
+    n_features = means.shape[1]
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    prec = np.ascontiguousarray((chol**2)[:, None, :])
+    with np.errstate(divide="ignore"):
+        const = np.log(weights) + np.log(chol).sum(axis=1) - 0.5 * n_features * LOG_2PI
+    shift = np.ascontiguousarray(means, dtype=np.float64)
+    return prec, np.zeros_like(shift), const, shift
+
+
+@njit(**JIT_OPTIONS)
+def _log_rho_diag_block(x_t, n_block, prec, const, shift, log_rho, diff):
+    """log rho_bk = const_k - 1/2 sum_i p_ki (x_bi - mu_ki)^2, eq. (2)."""
+    n_components, n_features = shift.shape
+    for k in range(n_components):
+        quad = log_rho[k]
+        for b in range(n_block):
+            quad[b] = 0.0
+        for i in range(n_features):
+            m = shift[k, i]
+            p = prec[k, 0, i]
+            xi = x_t[i]
+            for b in range(n_block):
+                t = xi[b] - m
+                quad[b] += p * (t * t)
+        c = const[k]
+        for b in range(n_block):
+            quad[b] = c - 0.5 * quad[b]
+
+
+@njit(**JIT_OPTIONS)
+def _accumulate_diag_block(x_t, n_block, resp, shift, nk, s1, s2):
+    """Add one block to N_k, S1_k and the diagonal of S2_k (eq. (9)).
+
+    s2 : (n_components, 1, n_features).
+    """
+    n_components, n_features = shift.shape
+    for k in range(n_components):
+        rk = resp[k]
+        total = 0.0
+        for b in range(n_block):
+            total += rk[b]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        for i in range(n_features):
+            m = shift[k, i]
+            xi = x_t[i]
+            acc1 = 0.0
+            acc2 = 0.0
+            for b in range(n_block):
+                t = xi[b] - m
+                rt = rk[b] * t
+                acc1 += rt
+                acc2 += rt * t
+            s1[k, i] += acc1
+            s2[k, 0, i] += acc2

@@ -1,0 +1,86 @@
+"""Spherical covariance: one variance per component.
+
+Parameter layout used by the drivers in ``_engine``: ``prec`` holds 1/sigma^2
+with shape (n_components, 1, 1), ``shift`` is the current means, ``aux`` is
+unused. The second moment is the scalar sum_b r_b ||x_b - c_k||^2.
+"""
+
+import numpy as np
+from numba import njit
+
+from .._config import JIT_OPTIONS
+from ._common import LOG_2PI
+
+
+def prepare_spherical(weights, means, precisions_cholesky):
+    """Per-iteration constants for the spherical kernels.
+
+    Parameters
+    ----------
+    weights : ndarray of shape (n_components,)
+    means : ndarray of shape (n_components, n_features)
+    precisions_cholesky : ndarray of shape (n_components,)
+
+    Returns
+    -------
+    prec : ndarray of shape (n_components, 1, 1)
+    aux : ndarray of shape (n_components, n_features)
+    const : ndarray of shape (n_components,)
+    shift : ndarray of shape (n_components, n_features)
+    """
+    n_features = means.shape[1]
+    chol = np.asarray(precisions_cholesky, dtype=np.float64)
+    prec = np.ascontiguousarray((chol**2)[:, None, None])
+    with np.errstate(divide="ignore"):
+        const = np.log(weights) + n_features * np.log(chol) - 0.5 * n_features * LOG_2PI
+    shift = np.ascontiguousarray(means, dtype=np.float64)
+    return prec, np.zeros_like(shift), const, shift
+
+
+@njit(**JIT_OPTIONS)
+def _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho):
+    """log rho_bk = const_k - 1/2 p_k ||x_b - mu_k||^2, eq. (2)."""
+    n_components, n_features = shift.shape
+    for k in range(n_components):
+        quad = log_rho[k]
+        for b in range(n_block):
+            quad[b] = 0.0
+        for i in range(n_features):
+            m = shift[k, i]
+            xi = x_t[i]
+            for b in range(n_block):
+                t = xi[b] - m
+                quad[b] += t * t
+        c = const[k]
+        p = 0.5 * prec[k, 0, 0]
+        for b in range(n_block):
+            quad[b] = c - p * quad[b]
+
+
+@njit(**JIT_OPTIONS)
+def _accumulate_spherical_block(x_t, n_block, resp, shift, nk, s1, s2):
+    """Add one block to N_k, S1_k and the scalar S2_k = sum r ||x - c_k||^2.
+
+    s2 : (n_components, 1, 1).
+    """
+    n_components, n_features = shift.shape
+    for k in range(n_components):
+        rk = resp[k]
+        total = 0.0
+        for b in range(n_block):
+            total += rk[b]
+        if total == 0.0:
+            continue
+        nk[k] += total
+        acc2 = 0.0
+        for i in range(n_features):
+            m = shift[k, i]
+            xi = x_t[i]
+            acc1 = 0.0
+            for b in range(n_block):
+                t = xi[b] - m
+                rt = rk[b] * t
+                acc1 += rt
+                acc2 += rt * t
+            s1[k, i] += acc1
+        s2[k, 0, 0] += acc2
