@@ -1,0 +1,151 @@
+"""Every kernel against fastgmm.reference and scipy.stats on random parameters."""
+
+import numpy as np
+import pytest
+from scipy.special import logsumexp
+from scipy.stats import multivariate_normal
+
+from fastgmm import kernels, reference
+from fastgmm.mstep import _estimate_gaussian_parameters
+from fastgmm.stats import SuffStats
+
+from .conftest import COVARIANCE_TYPES, random_parameters
+
+RTOL = {np.float64: 1e-10, np.float32: 1e-4}
+
+
+def full_covariances(covariance_type, covariances, n_components, n_features):
+    """Any covariance layout as a stack of (n_components, d, d) matrices."""
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.stack([np.diag(c) for c in covariances])
+    return np.stack([c * np.eye(n_features) for c in covariances])
+
+
+def make_problem(seed, covariance_type, dtype, weighted, n_samples=1500, n_components=4, n_features=5):
+    rng = np.random.default_rng(seed)
+    weights, means, covariances, chol = random_parameters(rng, covariance_type, n_components, n_features)
+    X = (rng.normal(scale=3.0, size=(n_samples, n_features))).astype(dtype)
+    sample_weight = rng.uniform(0.0, 3.0, size=n_samples) if weighted else None
+    return X, sample_weight, weights, means, covariances, chol
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_estep_statistics_match_reference(covariance_type, dtype, weighted):
+    X, w, weights, means, _, chol = make_problem(1, covariance_type, dtype, weighted)
+    stats = SuffStats.from_kernel(
+        covariance_type, kernels.estep_statistics(X, w, covariance_type, weights, means, chol)
+    )
+    log_prob_norm, log_resp = reference.e_step(X, weights, means, chol, covariance_type)
+    unit = np.ones(X.shape[0]) if w is None else w
+    rtol = RTOL[dtype]
+    np.testing.assert_allclose(stats.log_likelihood, np.sum(unit * log_prob_norm), rtol=rtol)
+    np.testing.assert_allclose(stats.weight, unit.sum(), rtol=1e-12)
+
+    eps = np.finfo(dtype).eps
+    nk, new_means, covariances = _estimate_gaussian_parameters(stats, 1e-6, eps)
+    ref_nk, ref_means, ref_cov = reference.estimate_gaussian_parameters(
+        X, np.exp(log_resp), 1e-6, covariance_type, w, eps
+    )
+    np.testing.assert_allclose(nk, ref_nk, rtol=rtol)
+    np.testing.assert_allclose(new_means, ref_means, rtol=rtol, atol=rtol * np.abs(ref_means).max())
+    np.testing.assert_allclose(covariances, ref_cov, rtol=rtol, atol=rtol * np.abs(ref_cov).max())
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_estimate_matches_scipy(covariance_type, dtype):
+    X, _, weights, means, covariances, chol = make_problem(2, covariance_type, dtype, False, n_samples=700)
+    n_components, n_features = means.shape
+    stack = full_covariances(covariance_type, covariances, n_components, n_features)
+    X64 = X.astype(np.float64)
+    weighted_log_prob = np.column_stack([
+        np.log(weights[k]) + multivariate_normal(means[k], stack[k]).logpdf(X64)
+        for k in range(n_components)
+    ])
+    expected_norm = logsumexp(weighted_log_prob, axis=1)
+    expected_resp = np.exp(weighted_log_prob - expected_norm[:, None])
+
+    resp, log_norm, labels = kernels.estimate(
+        X, covariance_type, weights, means, chol, resp=True, log_norm=True, labels=True, out_dtype=dtype
+    )
+    rtol = RTOL[dtype]
+    assert resp.dtype == dtype and log_norm.dtype == dtype
+    np.testing.assert_allclose(log_norm, expected_norm, rtol=rtol)
+    np.testing.assert_allclose(resp, expected_resp, rtol=rtol, atol=rtol)
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=rtol)
+    # Labels are the argmax; allow disagreement only on numerical near-ties.
+    expected_labels = weighted_log_prob.argmax(axis=1)
+    top2 = np.sort(weighted_log_prob, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > 1e-6
+    np.testing.assert_array_equal(labels[clear], expected_labels[clear])
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_estimate_outputs_are_independent(covariance_type):
+    """Asking for one output gives the same values as asking for all."""
+    X, _, weights, means, _, chol = make_problem(3, covariance_type, np.float64, False, n_samples=300)
+    all_three = kernels.estimate(X, covariance_type, weights, means, chol, True, True, True)
+    for i, flags in enumerate([(True, False, False), (False, True, False), (False, False, True)]):
+        alone = kernels.estimate(X, covariance_type, weights, means, chol, *flags)
+        np.testing.assert_array_equal(alone[i], all_three[i])
+        assert all(out is None for j, out in enumerate(alone) if j != i)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_resp_statistics_match_reference(covariance_type, dtype, weighted):
+    X, w, _, means, _, _ = make_problem(4, covariance_type, dtype, weighted, n_samples=900)
+    rng = np.random.default_rng(5)
+    resp = rng.uniform(size=(X.shape[0], means.shape[0])).astype(dtype)
+    resp /= resp.sum(axis=1, keepdims=True)
+    shift = np.broadcast_to(X[0].astype(np.float64), means.shape)
+    stats = SuffStats.from_kernel(
+        covariance_type, kernels.resp_statistics(X, w, resp, shift, covariance_type)
+    )
+    eps = np.finfo(dtype).eps
+    nk, new_means, covariances = _estimate_gaussian_parameters(stats, 1e-6, eps)
+    ref_nk, ref_means, ref_cov = reference.estimate_gaussian_parameters(
+        X, resp, 1e-6, covariance_type, w, eps
+    )
+    rtol = RTOL[dtype]
+    np.testing.assert_allclose(nk, ref_nk, rtol=rtol)
+    np.testing.assert_allclose(new_means, ref_means, rtol=rtol, atol=rtol * np.abs(ref_means).max())
+    np.testing.assert_allclose(covariances, ref_cov, rtol=rtol, atol=rtol * np.abs(ref_cov).max())
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_statistics_of_parts_add_up(covariance_type):
+    """Statistics of two halves add to the statistics of the whole, eq. (9)."""
+    X, w, weights, means, _, chol = make_problem(6, covariance_type, np.float64, True, n_samples=5000)
+    whole = SuffStats.from_kernel(
+        covariance_type, kernels.estep_statistics(X, w, covariance_type, weights, means, chol)
+    )
+    halves = [
+        SuffStats.from_kernel(
+            covariance_type,
+            kernels.estep_statistics(X[s], w[s], covariance_type, weights, means, chol),
+        )
+        for s in (slice(0, 1700), slice(1700, None))
+    ]
+    merged = halves[0] + halves[1]
+    for name in ("nk", "s1", "s2"):
+        np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(merged.log_likelihood, whole.log_likelihood, rtol=1e-12)
+
+
+def test_zero_weight_component_gives_zero_responsibility():
+    X, _, weights, means, _, chol = make_problem(7, "full", np.float64, False, n_samples=200)
+    weights = weights.copy()
+    weights[1] = 0.0
+    weights /= weights.sum()
+    resp, log_norm, _ = kernels.estimate(X, "full", weights, means, chol, resp=True, log_norm=True)
+    assert np.all(resp[:, 1] == 0.0)
+    assert np.all(np.isfinite(log_norm))
+    np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
