@@ -8,6 +8,7 @@ ConvergenceWarning text is the same.
 
 import warnings
 from dataclasses import dataclass, field
+from functools import partial
 from time import time
 
 import numpy as np
@@ -71,8 +72,13 @@ class VerboseReporter:
             )
 
 
+# A component whose summed responsibility falls below this fraction of an
+# average point's weight counts as empty (empty_component="reinit").
+EMPTY_FRACTION = 1e-3
+
+
 def run_em(source, covariance_type, initialize, *, n_init, max_iter, tol, reg_covar,
-           warm_params=None, warm_lower_bound=None, reporter=None):
+           warm_params=None, warm_lower_bound=None, reporter=None, empty_component="keep"):
     """Fit by EM, keeping the best of ``n_init`` initialisations.
 
     Parameters
@@ -89,12 +95,17 @@ def run_em(source, covariance_type, initialize, *, n_init, max_iter, tol, reg_co
     warm_lower_bound : float or None
         The lower bound the warm start resumes from.
     reporter : VerboseReporter or None
+    empty_component : {'keep', 'reinit'}
+        'reinit' moves a component that lost all its responsibility onto the
+        worst-fitted point (one extra pass, only in iterations where it
+        happens).
 
     Returns
     -------
     EMResult
     """
     eps = np.finfo(source.dtype).eps
+    min_nk = EMPTY_FRACTION * source.total_weight / source.n_samples
     do_init = warm_params is None
     n_init = n_init if do_init else 1
     best = EMResult(params=None, n_iter=0, lower_bound=-np.inf)
@@ -111,7 +122,10 @@ def run_em(source, covariance_type, initialize, *, n_init, max_iter, tol, reg_co
         for n_iter in range(1, max_iter + 1):
             previous = lower_bound
             stats = source.statistics(covariance_type, params)
-            params = m_step(stats, reg_covar, eps, source.dtype)
+            worst_points = None
+            if empty_component == "reinit":
+                worst_points = partial(source.worst_points, covariance_type, params)
+            params = m_step(stats, reg_covar, eps, source.dtype, min_nk, worst_points)
             lower_bound = stats.mean_log_likelihood
             lower_bounds.append(lower_bound)
             change = lower_bound - previous

@@ -20,6 +20,19 @@ from .mstep import GMMParams, _compute_precisions
 from .sources import ArraySource
 
 
+def _check_magnitude(X):
+    """Refuse data whose squared spread would overflow float64 in the sums."""
+    largest = max(abs(float(X.max())), abs(float(X.min())))
+    limit = 0.5 * math.sqrt(np.finfo(np.float64).max / (16 * X.shape[0]))
+    if largest > limit:
+        raise ValueError(
+            f"X contains values as large as {largest:.3g} in magnitude; with "
+            f"{X.shape[0]} samples, sums of squared deviations would overflow float64 "
+            f"(limit {limit:.3g}). Rescale the data, for example with "
+            "sklearn.preprocessing.StandardScaler."
+        )
+
+
 class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by single-pass Numba EM.
 
@@ -60,6 +73,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         Print progress: 1 for iterations, 2 also for timings and the lower bound.
     verbose_interval : int, default=10
         Iterations between messages.
+    empty_component : {'keep', 'reinit'}, default='keep'
+        What to do with a component that loses all its responsibility (its
+        summed responsibility falls below 1/1000 of an average point's
+        weight). 'keep' does what scikit-learn does: the component stays,
+        with a vanishing weight and a covariance of ``reg_covar``. 'reinit'
+        (fastgmm only) moves it onto the worst-fitted point, with the pooled
+        covariance and the average weight of the other components, so that it
+        can take part again.
 
     Attributes
     ----------
@@ -91,6 +112,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         "weights_init": ["array-like", None],
         "means_init": ["array-like", None],
         "precisions_init": ["array-like", None],
+        "empty_component": [StrOptions({"keep", "reinit"})],
     }
 
     def __init__(
@@ -110,6 +132,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         warm_start=False,
         verbose=0,
         verbose_interval=10,
+        empty_component="keep",
     ):
         self.n_components = n_components
         self.covariance_type = covariance_type
@@ -125,6 +148,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
         self.warm_start = warm_start
         self.verbose = verbose
         self.verbose_interval = verbose_interval
+        self.empty_component = empty_component
 
     # ------------------------------------------------------------------ fit
 
@@ -180,6 +204,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
                 f"but got n_components = {self.n_components}, "
                 f"n_samples = {X.shape[0]}"
             )
+        _check_magnitude(X)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
@@ -216,7 +241,7 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             n_init=self.n_init, max_iter=self.max_iter, tol=self.tol, reg_covar=self.reg_covar,
             warm_params=self._params_float64() if warm else None,
             warm_lower_bound=self.lower_bound_ if warm else None,
-            reporter=reporter,
+            reporter=reporter, empty_component=self.empty_component,
         )
         self._set_parameters(result.params, X.dtype)
         self.converged_ = result.converged

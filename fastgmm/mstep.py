@@ -177,7 +177,25 @@ def _compute_precisions(precisions_cholesky, covariance_type):
 # The M-step
 
 
-def m_step(stats, reg_covar, eps, dtype=np.float64):
+def _reseed_components(nk, means, covariances, covariance_type, empty, points):
+    """Move emptied components onto the given points (``empty_component="reinit"``).
+
+    Each reseeded component gets the pooled covariance of the others and the
+    average size of the others. Returns new arrays; the inputs are not changed.
+    """
+    empty = np.flatnonzero(empty)[: len(points)]
+    healthy = np.ones(nk.shape[0], dtype=bool)
+    healthy[empty] = False
+    nk, means, covariances = nk.copy(), means.copy(), covariances.copy()
+    means[empty] = points[: len(empty)]
+    if covariance_type != "tied":
+        pooled = np.tensordot(nk[healthy], covariances[healthy], axes=1) / nk[healthy].sum()
+        covariances[empty] = pooled
+    nk[empty] = nk[healthy].mean()
+    return nk, means, covariances
+
+
+def m_step(stats, reg_covar, eps, dtype=np.float64, min_nk=None, worst_points=None):
     """New parameters from one iteration's statistics (scikit-learn's _m_step).
 
     Parameters
@@ -188,11 +206,24 @@ def m_step(stats, reg_covar, eps, dtype=np.float64):
         Machine epsilon of the data's dtype.
     dtype : dtype
         The data's dtype, for the error message only.
+    min_nk : float or None
+        With ``worst_points``: components whose summed responsibility is below
+        this are reseeded (``empty_component="reinit"``).
+    worst_points : callable or None
+        ``worst_points(n)`` returns up to n points of lowest likelihood, as an
+        array of shape (m, n_features).
 
     Returns
     -------
     GMMParams
     """
     nk, means, covariances = _estimate_gaussian_parameters(stats, reg_covar, eps)
+    if worst_points is not None:
+        empty = stats.nk < min_nk
+        if empty.any() and not empty.all():
+            points = worst_points(int(empty.sum()))
+            nk, means, covariances = _reseed_components(
+                nk, means, covariances, stats.covariance_type, empty, points
+            )
     precisions_cholesky = _compute_precision_cholesky(covariances, stats.covariance_type, dtype)
     return GMMParams(nk / nk.sum(), means, covariances, precisions_cholesky)

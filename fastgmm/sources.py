@@ -107,3 +107,16 @@ class ArraySource:
             params.precisions_cholesky, resp=resp, log_norm=log_norm,
             labels=labels, out_dtype=self.X.dtype,
         )
+
+    def worst_points(self, covariance_type, params, n_points):
+        """Up to ``n_points`` points of lowest log-likelihood under ``params``.
+
+        Returns
+        -------
+        points : ndarray of shape (m, n_features), float64, m <= n_points
+        """
+        index, _ = kernels.worst_points(
+            self.X, self.sample_weight, covariance_type, params.weights, params.means,
+            params.precisions_cholesky, n_points,
+        )
+        return np.asarray(self.X[index], dtype=np.float64)

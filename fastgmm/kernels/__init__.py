@@ -8,7 +8,7 @@ and reduce the lanes in a fixed order. Arrays in, arrays out.
 import numpy as np
 
 from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count
-from ._engine import _estep_statistics, _estimate, _resp_statistics
+from ._engine import _estep_statistics, _estimate, _resp_statistics, _worst_points
 from .diag import prepare_diag
 from .full import prepare_full
 from .spherical import prepare_spherical
@@ -157,3 +157,35 @@ def estimate(X, covariance_type, weights, means, precisions_cholesky,
         out_norm if log_norm else None,
         out_labels if labels else None,
     )
+
+
+def worst_points(X, sample_weight, covariance_type, weights, means, precisions_cholesky, n_worst):
+    """Indices of the ``n_worst`` points with the lowest log-likelihood.
+
+    Zero-weight points are never chosen; ties go to the earlier row.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    sample_weight : ndarray of shape (n_samples,) or None
+    covariance_type, weights, means, precisions_cholesky :
+        As in ``estep_statistics``.
+    n_worst : int
+
+    Returns
+    -------
+    index : ndarray of shape (m,), int64, m <= n_worst
+        Sorted from the lowest log p(x) up.
+    log_norm : ndarray of shape (m,)
+    """
+    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    _, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
+    lane_norm, lane_index = _worst_points(
+        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+        prec, aux, const, shift, int(n_worst), n_lanes, block,
+    )
+    norm, index = lane_norm.ravel(), lane_index.ravel()
+    found = index >= 0
+    norm, index = norm[found], index[found]
+    order = np.lexsort((index, norm))[:n_worst]
+    return index[order], norm[order]

@@ -203,3 +203,46 @@ def _estimate(cov, X, prec, aux, const, shift, out_resp, out_log_norm, out_label
                 for b in range(n_block):
                     for k in range(n_components):
                         out_resp[first + b, k] = log_rho[k, b]
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _worst_points(cov, X, sample_weight, prec, aux, const, shift, n_worst, n_lanes, block):
+    """The ``n_worst`` points of lowest log p(x) in each lane (zero-weight
+    points excluded); earlier points win ties.
+
+    Returns
+    -------
+    log_norm : ndarray of shape (n_lanes, n_worst)
+        +inf where a lane has fewer points.
+    index : ndarray of shape (n_lanes, n_worst)
+        Row indices, -1 where a lane has fewer points.
+    """
+    n_samples, n_features = X.shape
+    n_components = shift.shape[0]
+    lane_norm = np.full((n_lanes, n_worst), np.inf)
+    lane_index = np.full((n_lanes, n_worst), -1, dtype=np.int64)
+    for lane in prange(n_lanes):
+        start, stop = _lane_bounds(n_samples, n_lanes, lane)
+        x_t = np.empty((n_features, block))
+        diff = np.empty((n_features, block))
+        y = np.empty((n_features, block))
+        log_rho = np.empty((n_components, block))
+        w_block = np.empty(block)
+        log_norm = np.empty(block)
+        scratch = np.empty(block)
+        kept_norm = lane_norm[lane]
+        kept_index = lane_index[lane]
+        slot = 0  # the kept entry with the highest log p, replaced first
+        for first in range(start, stop, block):
+            n_block = min(block, stop - first)
+            _load_block(X, sample_weight, first, n_block, x_t, w_block)
+            _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
+            _normalise_block(log_rho, n_block, w_block, log_norm, scratch)
+            for b in range(n_block):
+                if w_block[b] > 0.0 and log_norm[b] < kept_norm[slot]:
+                    kept_norm[slot] = log_norm[b]
+                    kept_index[slot] = first + b
+                    for j in range(n_worst):
+                        if kept_norm[j] > kept_norm[slot]:
+                            slot = j
+    return lane_norm, lane_index
