@@ -206,14 +206,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             )
         _check_magnitude(X)
         if sample_weight is not None:
+            # Also refuses NaN, inf, a wrong shape and all-zero weights.
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
-            if not sample_weight.sum() > 0:
-                raise ValueError(
-                    "sample_weight must have a positive sum; got all zeros. "
-                    "Give at least one sample a positive weight."
-                )
         n_features = X.shape[1]
         weights_init = means_init = precisions_init = None
         if self.weights_init is not None:
