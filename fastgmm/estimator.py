@@ -37,9 +37,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     """Gaussian mixture model fitted by single-pass Numba EM.
 
     A drop-in replacement for :class:`sklearn.mixture.GaussianMixture`: the same
-    parameters, attributes, methods, warnings and errors, and the same model
-    for the same ``random_state``. ``fit`` and ``fit_predict`` also accept
-    ``sample_weight``.
+    parameters (in the same order, with the same defaults), attributes, methods,
+    warnings and errors, and the same model for the same ``random_state``.
+    Beyond scikit-learn: ``fit`` and ``fit_predict`` accept ``sample_weight``,
+    and the keyword ``empty_component`` can revive emptied components.
 
     Parameters
     ----------
@@ -210,6 +211,14 @@ class GaussianMixture(DensityMixin, BaseEstimator):
             sample_weight = _check_sample_weight(
                 sample_weight, X, dtype=np.float64, ensure_non_negative=True
             )
+            n_positive = int(np.count_nonzero(sample_weight))
+            if n_positive < self.n_components:
+                raise ValueError(
+                    "Expected at least n_components samples with a positive "
+                    f"sample_weight but got n_components = {self.n_components}, "
+                    f"{n_positive} positive weights. Give more samples a positive "
+                    "weight or lower n_components."
+                )
         n_features = X.shape[1]
         weights_init = means_init = precisions_init = None
         if self.weights_init is not None:
@@ -268,8 +277,10 @@ class GaussianMixture(DensityMixin, BaseEstimator):
     # ------------------------------------------------------------ inference
 
     def _estimate(self, X, resp=False, log_norm=False, labels=False):
+        # As scikit-learn: float32 data with a float64 model gives float64.
         return ArraySource(X).estimate(
-            self.covariance_type, self._params_float64(), resp=resp, log_norm=log_norm, labels=labels
+            self.covariance_type, self._params_float64(), resp=resp, log_norm=log_norm,
+            labels=labels, out_dtype=np.result_type(X.dtype, self.means_.dtype),
         )
 
     def _validate_for_inference(self, X):

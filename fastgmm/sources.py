@@ -100,12 +100,16 @@ class ArraySource:
             total = part if total is None else total + part
         return total
 
-    def estimate(self, covariance_type, params, resp=False, log_norm=False, labels=False):
-        """Per-point outputs of the E-step; see ``fastgmm.kernels.estimate``."""
+    def estimate(self, covariance_type, params, resp=False, log_norm=False, labels=False,
+                 out_dtype=None):
+        """Per-point outputs of the E-step; see ``fastgmm.kernels.estimate``.
+
+        ``out_dtype`` defaults to the data's dtype.
+        """
         return kernels.estimate(
             self.X, covariance_type, params.weights, params.means,
             params.precisions_cholesky, resp=resp, log_norm=log_norm,
-            labels=labels, out_dtype=self.X.dtype,
+            labels=labels, out_dtype=self.X.dtype if out_dtype is None else out_dtype,
         )
 
     def worst_points(self, covariance_type, params, n_points):

@@ -7,6 +7,7 @@ and reduce the lanes in a fixed order. Arrays in, arrays out.
 
 import numpy as np
 
+from .._config import numba_threads
 from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count
 from ._engine import _estep_statistics, _estimate, _resp_statistics, _worst_points
 from .diag import prepare_diag
@@ -53,6 +54,12 @@ def _reduce_lanes(lanes):
     )
 
 
+def _threads_for(n_lanes):
+    # One lane is too little work to wake a second thread; on a busy machine
+    # waiting for it costs far more than the work itself.
+    return 1 if n_lanes == 1 else None
+
+
 def _lanes_for(X, covariance_type, n_components):
     n_samples, n_features = X.shape
     s2_shape = second_moment_shape(covariance_type, n_components, n_features)
@@ -88,10 +95,11 @@ def estep_statistics(X, sample_weight, covariance_type, weights, means, precisio
     """
     prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
     s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    lanes = _estep_statistics(
-        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-        prec, aux, const, shift, s2_shape, n_lanes, block,
-    )
+    with numba_threads(_threads_for(n_lanes)):
+        lanes = _estep_statistics(
+            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+            prec, aux, const, shift, s2_shape, n_lanes, block,
+        )
     nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
     return nk, s1, s2, shift, log_likelihood, weight
 
@@ -114,10 +122,11 @@ def resp_statistics(X, sample_weight, resp, shift, covariance_type):
     """
     shift = np.ascontiguousarray(shift, dtype=np.float64)
     s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    lanes = _resp_statistics(
-        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-        np.ascontiguousarray(resp), shift, s2_shape, n_lanes, block,
-    )
+    with numba_threads(_threads_for(n_lanes)):
+        lanes = _resp_statistics(
+            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+            np.ascontiguousarray(resp), shift, s2_shape, n_lanes, block,
+        )
     nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
     return nk, s1, s2, shift, log_likelihood, weight
 
@@ -148,10 +157,12 @@ def estimate(X, covariance_type, weights, means, precisions_cholesky,
     out_resp = np.empty((n_samples if resp else 0, n_components), dtype=out_dtype)
     out_norm = np.empty(n_samples if log_norm else 0, dtype=out_dtype)
     out_labels = np.empty(n_samples if labels else 0, dtype=np.int64)
-    _estimate(
-        COVARIANCE_CODES[covariance_type], X, prec, aux, const, shift,
-        out_resp, out_norm, out_labels, block_size(X.shape[1]),
-    )
+    _, n_lanes, block = _lanes_for(X, covariance_type, n_components)
+    with numba_threads(_threads_for(n_lanes)):
+        _estimate(
+            COVARIANCE_CODES[covariance_type], X, prec, aux, const, shift,
+            out_resp, out_norm, out_labels, block,
+        )
     return (
         out_resp if resp else None,
         out_norm if log_norm else None,
@@ -180,10 +191,11 @@ def worst_points(X, sample_weight, covariance_type, weights, means, precisions_c
     """
     prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
     _, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    lane_norm, lane_index = _worst_points(
-        COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-        prec, aux, const, shift, int(n_worst), n_lanes, block,
-    )
+    with numba_threads(_threads_for(n_lanes)):
+        lane_norm, lane_index = _worst_points(
+            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
+            prec, aux, const, shift, int(n_worst), n_lanes, block,
+        )
     norm, index = lane_norm.ravel(), lane_index.ravel()
     found = index >= 0
     norm, index = norm[found], index[found]

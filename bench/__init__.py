@@ -1,0 +1,1 @@
+"""fastgmm's benchmark suite (pytest-benchmark) and report (``python -m bench.report``)."""

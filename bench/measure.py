@@ -1,0 +1,222 @@
+"""Measurements shared by the pytest-benchmark suite and the report.
+
+Every timing excludes JIT compile time (kernels are warmed on a small slice
+first). Speed is reported as medians over rounds, measured in one process so
+that ratios between implementations are fair.
+"""
+
+import json
+import os
+import platform
+import subprocess
+import sys
+import textwrap
+import time
+import warnings
+
+import numba
+import numpy as np
+import sklearn
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
+
+import fastgmm
+from fastgmm import GaussianMixture, reference
+from fastgmm.mstep import _compute_precision_cholesky_from_precisions
+
+IMPLEMENTATIONS = ("fastgmm", "reference", "sklearn")
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+
+def _fit_fixed(implementation, X, workload, init, n_iter):
+    """Run ``n_iter`` EM iterations from ``init`` with tol=0; return the lower bound."""
+    kwargs = dict(covariance_type=workload.covariance_type, max_iter=n_iter, tol=0, **init)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        if implementation == "fastgmm":
+            return GaussianMixture(workload.n_components, **kwargs).fit(X).lower_bound_
+        if implementation == "sklearn":
+            return SklearnGaussianMixture(workload.n_components, **kwargs).fit(X).lower_bound_
+    chol = _compute_precision_cholesky_from_precisions(init["precisions_init"], workload.covariance_type)
+    result = reference.fit(X, init["weights_init"], init["means_init"], chol,
+                           workload.covariance_type, tol=0, max_iter=n_iter)
+    return result["lower_bound"]
+
+
+def lower_bounds(X, workload, init, n_iter=3):
+    """Each implementation's lower bound after ``n_iter`` iterations from ``init``."""
+    return {impl: _fit_fixed(impl, X, workload, init, n_iter) for impl in IMPLEMENTATIONS}
+
+
+def warm_up(workload, X, init):
+    """Compile (or load from cache) the kernels this workload needs."""
+    _fit_fixed("fastgmm", X[:2000], workload, init, 1)
+
+
+def seconds_per_iteration(implementation, X, workload, init, n_iter=3, rounds=3):
+    """Median seconds per EM iteration, and the final lower bound.
+
+    One round times a fit of ``n_iter + 1`` iterations and subtracts a fit of
+    one iteration, so validation and setup cancel. (A fit of zero iterations
+    would be the natural baseline, but scikit-learn fails on max_iter=0 with
+    precisions_init: it never sets covariances_.)
+    """
+    times = []
+    lower_bound = None
+    for _ in range(rounds):
+        start = time.perf_counter()
+        lower_bound = _fit_fixed(implementation, X, workload, init, n_iter + 1)
+        middle = time.perf_counter()
+        _fit_fixed(implementation, X, workload, init, 1)
+        end = time.perf_counter()
+        times.append(((middle - start) - (end - middle)) / n_iter)
+    return float(np.median(times)), float(lower_bound)
+
+
+def end_to_end(implementation, X, workload, rounds=1, random_state=0):
+    """Median seconds of a default fit (kmeans init, default tol), and n_iter_."""
+    cls = GaussianMixture if implementation == "fastgmm" else SklearnGaussianMixture
+    times = []
+    for _ in range(rounds):
+        model = cls(workload.n_components, covariance_type=workload.covariance_type,
+                    random_state=random_state)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            model.fit(X)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)), int(model.n_iter_), float(model.lower_bound_)
+
+
+def dgemm_gflops(n=4096, rounds=3):
+    """This machine's float64 matmul rate, the peak for the roofline."""
+    a = np.random.default_rng(0).random((n, n))
+    b = a.copy()
+    a @ b
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * n**3 / np.median(times) / 1e9
+
+
+def machine_info():
+    """CPU, threads, BLAS build and versions, for every table of results."""
+    from threadpoolctl import threadpool_info
+
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    blas = [
+        f"{info.get('internal_api')} {info.get('version')} ({info.get('architecture')}, "
+        f"{info.get('num_threads')} threads)"
+        for info in threadpool_info() if info.get("user_api") == "blas"
+    ]
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "numba_threads": numba.get_num_threads(),
+        "blas": "; ".join(blas),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "scikit-learn": sklearn.__version__,
+        "fastgmm": fastgmm.__version__,
+        "blas_env_unset": all(v not in os.environ for v in BLAS_VARIABLES),
+    }
+
+
+_MEMORY_SCRIPT = textwrap.dedent(
+    """
+    import json, sys, threading, time, warnings
+    import numpy as np, psutil
+    sys.path.insert(0, {root!r})
+    from bench.workloads import Workload, make_data
+    from fastgmm import GaussianMixture
+    workload = Workload(**{workload!r})
+    X, init = make_data(workload)
+    warnings.simplefilter("ignore")
+    kwargs = dict(covariance_type=workload.covariance_type, max_iter={n_iter}, tol=0,
+                  init_params={init_params!r}, random_state=0)
+    GaussianMixture(workload.n_components, **kwargs).fit(X[:3000])
+    process = psutil.Process()
+    peak, done = [0], threading.Event()
+    def watch():
+        while not done.is_set():
+            peak[0] = max(peak[0], process.memory_info().rss)
+            time.sleep(0.001)
+    baseline = process.memory_info().rss
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    GaussianMixture(workload.n_components, **kwargs).fit(X)
+    done.set(); thread.join()
+    print(json.dumps(dict(data=int(X.nbytes), growth=int(max(peak[0], baseline) - baseline))))
+    """
+)
+
+
+def peak_memory(workload, init_params="random_from_data", n_iter=2):
+    """Peak RSS of a fit above the RSS with the data loaded, in a subprocess.
+
+    Returns
+    -------
+    result : dict
+        ``data`` (bytes of X) and ``growth`` (bytes).
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    fields = dict(name=workload.name, n_samples=workload.n_samples, n_features=workload.n_features,
+                  n_components=workload.n_components, covariance_type=workload.covariance_type,
+                  dtype=workload.dtype)
+    code = _MEMORY_SCRIPT.format(root=root, workload=fields, n_iter=n_iter, init_params=init_params)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+_COMPILE_SCRIPT = textwrap.dedent(
+    """
+    import time
+    start = time.perf_counter()
+    import warnings, numpy as np
+    from fastgmm import GaussianMixture
+    imported = time.perf_counter()
+    X = np.random.default_rng(0).normal(size=(500, 3))
+    warnings.simplefilter("ignore")
+    def fit():
+        t = time.perf_counter()
+        GaussianMixture(2, covariance_type={covariance_type!r}, max_iter=2, random_state=0).fit(X)
+        GaussianMixture(2, covariance_type={covariance_type!r}).fit(X).predict(X)
+        return time.perf_counter() - t
+    first = fit()
+    second = fit()
+    print(first - second, imported - start)
+    """
+)
+
+
+def compile_seconds(covariance_type="full", cache_dir=None):
+    """Seconds the first fit in a fresh process spends beyond the second one.
+
+    Parameters
+    ----------
+    cache_dir : str or None
+        NUMBA_CACHE_DIR for the subprocess: a new empty folder gives the cold
+        compile, a folder filled by an earlier call the warm-cache overhead.
+
+    Returns
+    -------
+    overhead : float
+        Seconds of compile (or cache load) in the first fit.
+    import_seconds : float
+    """
+    env = dict(os.environ)
+    if cache_dir is not None:
+        env["NUMBA_CACHE_DIR"] = cache_dir
+    code = _COMPILE_SCRIPT.format(covariance_type=covariance_type)
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True)
+    overhead, import_seconds = map(float, out.stdout.split())
+    return overhead, import_seconds

@@ -1,0 +1,85 @@
+"""The benchmark suite. Every benchmark runs once at smoke size in the default
+test run (``--benchmark-disable``); ``-m bigbench --benchmark-enable`` times the
+full workloads. ``python -m bench.report`` renders docs/benchmarks.md."""
+
+import numpy as np
+import pytest
+
+from . import measure
+from .conftest import workload_params
+from .workloads import Workload, make_data
+
+WORKLOAD_PARAMS = workload_params()
+
+
+@pytest.mark.parametrize("data", WORKLOAD_PARAMS, indirect=True)
+@pytest.mark.parametrize("implementation", measure.IMPLEMENTATIONS)
+def test_iteration(benchmark, data, implementation):
+    """Time per EM iteration with fixed work (tol=0, 3 iterations, given init)."""
+    workload, X, init = data
+    benchmark.group = f"iteration|{workload.label}"
+    measure.warm_up(workload, X, init)
+    lower_bound = benchmark.pedantic(
+        measure._fit_fixed, args=(implementation, X, workload, init, 3), rounds=1, iterations=1
+    )
+    assert np.isfinite(lower_bound)
+
+
+@pytest.mark.parametrize("data", WORKLOAD_PARAMS, indirect=True)
+def test_implementations_agree(data):
+    """A benchmark is worthless if the answers differ: after the same iterations
+    from the same start, fastgmm and scikit-learn reach the reference's
+    log-likelihood within 1e-6 relative. On float32 data scikit-learn computes
+    in float32 and drifts by up to ~1e-4 at d=64 (its error, measured against
+    the float64 reference), so it gets 1e-3 there; fastgmm keeps 1e-6."""
+    workload, X, init = data
+    bounds = measure.lower_bounds(X, workload, init)
+    np.testing.assert_allclose(bounds["fastgmm"], bounds["reference"], rtol=1e-6)
+    rtol = 1e-3 if workload.dtype == "float32" else 1e-6
+    np.testing.assert_allclose(bounds["sklearn"], bounds["reference"], rtol=rtol)
+
+
+@pytest.mark.parametrize("data", WORKLOAD_PARAMS, indirect=True)
+@pytest.mark.parametrize("implementation", ["fastgmm", "sklearn"])
+def test_end_to_end(benchmark, data, implementation):
+    """A default fit: kmeans init, default tol."""
+    workload, X, init = data
+    benchmark.group = f"fit|{workload.label}"
+    measure.warm_up(workload, X, init)
+    seconds, n_iter, lower_bound = benchmark.pedantic(
+        measure.end_to_end, args=(implementation, X, workload), rounds=1, iterations=1
+    )
+    assert n_iter >= 1 and np.isfinite(lower_bound)
+
+
+@pytest.mark.parametrize("init_params", ["random_from_data", "kmeans"])
+def test_peak_memory_smoke(init_params):
+    """Peak RSS of a fit over the loaded data, measured in a subprocess."""
+    result = measure.peak_memory(Workload("W2", 20_000, 16, 16), init_params=init_params)
+    assert result["data"] == 20_000 * 16 * 8
+    assert 0 <= result["growth"] < 50 * result["data"]
+
+
+@pytest.mark.parametrize("covariance_type", ["full", "diag"])
+def test_compile_overhead_warm_cache(covariance_type):
+    """The first fit in a fresh process, with numba's cache already filled."""
+    measure.compile_seconds(covariance_type)  # fills the cache if it is cold
+    overhead, import_seconds = measure.compile_seconds(covariance_type)
+    assert overhead >= 0 and import_seconds > 0
+
+
+def test_machine_info_and_peak():
+    info = measure.machine_info()
+    assert info["numba_threads"] >= 1 and info["numpy"] == np.__version__
+    assert measure.dgemm_gflops(n=256, rounds=1) > 0
+
+
+def test_report_smoke(tmp_path):
+    """The report command runs end to end and writes its page and plots."""
+    from . import report
+
+    path = report.main(["--smoke", "--output", str(tmp_path)])
+    text = path.read_text()
+    assert "| workload |" in text and "dgemm" in text
+    assert (tmp_path / "benchmarks_speedup.png").stat().st_size > 1000
+    assert (tmp_path / "benchmarks_gflops.png").stat().st_size > 1000
