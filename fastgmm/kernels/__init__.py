@@ -38,6 +38,16 @@ def second_moment_shape(covariance_type, n_components, n_features):
     }[covariance_type]
 
 
+def _writable(array):
+    # Numba compiles separate code for read-only arrays; never hand it one.
+    return np.require(array, dtype=np.float64, requirements=("C", "W"))
+
+
+def _prepare(covariance_type, weights, means, precisions_cholesky):
+    prepared = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    return tuple(_writable(a) for a in prepared)
+
+
 def _weights_or_empty(sample_weight):
     return _NO_WEIGHTS if sample_weight is None else sample_weight
 
@@ -93,7 +103,7 @@ def estep_statistics(X, sample_weight, covariance_type, weights, means, precisio
     weight : float
         sum_n w_n.
     """
-    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
     s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
     with numba_threads(_threads_for(n_lanes)):
         lanes = _estep_statistics(
@@ -120,7 +130,7 @@ def resp_statistics(X, sample_weight, resp, shift, covariance_type):
     -------
     The tuple of ``estep_statistics``; the log-likelihood is 0.
     """
-    shift = np.ascontiguousarray(shift, dtype=np.float64)
+    shift = _writable(shift)
     s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
     with numba_threads(_threads_for(n_lanes)):
         lanes = _resp_statistics(
@@ -151,7 +161,7 @@ def estimate(X, covariance_type, weights, means, precisions_cholesky,
     log_norm : ndarray of shape (n_samples,) or None
     labels : ndarray of shape (n_samples,) int64 or None
     """
-    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
     n_samples = X.shape[0]
     n_components = shift.shape[0]
     out_resp = np.empty((n_samples if resp else 0, n_components), dtype=out_dtype)
@@ -189,7 +199,7 @@ def worst_points(X, sample_weight, covariance_type, weights, means, precisions_c
         Sorted from the lowest log p(x) up.
     log_norm : ndarray of shape (m,)
     """
-    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
     _, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
     with numba_threads(_threads_for(n_lanes)):
         lane_norm, lane_index = _worst_points(

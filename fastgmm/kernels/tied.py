@@ -35,11 +35,13 @@ def prepare_tied(weights, means, precisions_cholesky):
     n_features = means.shape[1]
     means = np.asarray(means, dtype=np.float64)
     chol = np.ascontiguousarray(precisions_cholesky, dtype=np.float64)
-    centre = np.asarray(weights, dtype=np.float64) @ means
+    # Initial weights need not sum to 1 (scikit-learn divides nk by n_samples).
+    weights = np.asarray(weights, dtype=np.float64)
+    centre = weights @ means / weights.sum()
     aux = np.ascontiguousarray((means - centre) @ chol)
     with np.errstate(divide="ignore"):
         const = np.log(weights) + np.log(np.diag(chol)).sum() - 0.5 * n_features * LOG_2PI
-    shift = np.ascontiguousarray(np.broadcast_to(centre, means.shape))
+    shift = np.repeat(centre[None], means.shape[0], axis=0)
     return chol[None], aux, const, shift
 
 
