@@ -27,6 +27,40 @@ def random_parameters(rng, covariance_type, n_components, n_features, scale=1.0)
     return weights, means, covariances, compute_precision_cholesky(covariances, covariance_type)
 
 
+def make_mixture(seed, n_samples=400, n_features=3, n_clusters=4, spread=2.5):
+    """Moderately overlapping, anisotropic Gaussian clusters (seeded)."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(scale=spread, size=(n_clusters, n_features))
+    labels = rng.integers(n_clusters, size=n_samples)
+    shapes = 0.5 * rng.normal(size=(n_clusters, n_features, n_features)) + np.eye(n_features)
+    noise = rng.normal(size=(n_samples, n_features))
+    return centers[labels] + np.einsum("nij,nj->ni", shapes[labels], noise)
+
+
+def component_scales(covariances, covariance_type, n_components, n_features):
+    """Standard deviation of each feature in each component, shape (K, d): the
+    units in which parameter differences are measured."""
+    if covariance_type == "full":
+        return np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
+    if covariance_type == "tied":
+        return np.broadcast_to(np.sqrt(np.diag(covariances)), (n_components, n_features))
+    if covariance_type == "diag":
+        return np.sqrt(covariances)
+    return np.broadcast_to(np.sqrt(covariances)[:, None], (n_components, n_features))
+
+
+def full_covariances(covariance_type, covariances, n_components, n_features):
+    """Any covariance layout as a stack of (n_components, d, d) matrices."""
+    covariances = np.asarray(covariances, dtype=np.float64)
+    if covariance_type == "full":
+        return covariances
+    if covariance_type == "tied":
+        return np.broadcast_to(covariances, (n_components, n_features, n_features))
+    if covariance_type == "diag":
+        return np.stack([np.diag(c) for c in covariances])
+    return np.stack([c * np.eye(n_features) for c in covariances])
+
+
 @pytest.fixture(scope="session", autouse=True)
 def warm_kernels():
     """Compile every kernel signature the tests use, once per session."""

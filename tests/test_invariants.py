@@ -17,19 +17,11 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture
 
+from .conftest import full_covariances, make_mixture
+
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 INIT_PARAMS = ["kmeans", "k-means++", "random", "random_from_data"]
 N_COMPONENTS = 4
-
-
-def make_mixture(seed, n_samples=400, n_features=3, n_clusters=N_COMPONENTS, spread=2.5):
-    """Four moderately overlapping, anisotropic Gaussian clusters."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(scale=spread, size=(n_clusters, n_features))
-    labels = rng.integers(n_clusters, size=n_samples)
-    shapes = 0.5 * rng.normal(size=(n_clusters, n_features, n_features)) + np.eye(n_features)
-    noise = rng.normal(size=(n_samples, n_features))
-    return centers[labels] + np.einsum("nij,nj->ni", shapes[labels], noise)
 
 
 @pytest.fixture(scope="module")
@@ -42,24 +34,16 @@ def X_test():
     return make_mixture(1, n_samples=250)
 
 
-def full_covariances(model):
+def model_covariances(model):
     """Each component's (d, d) covariance, whatever the covariance type."""
-    n_components, n_features = model.means_.shape
-    covariances = np.asarray(model.covariances_, dtype=np.float64)
-    if model.covariance_type == "full":
-        return covariances
-    if model.covariance_type == "tied":
-        return np.broadcast_to(covariances, (n_components, n_features, n_features))
-    if model.covariance_type == "diag":
-        return np.stack([np.diag(c) for c in covariances])
-    return np.stack([c * np.eye(n_features) for c in covariances])
+    return full_covariances(model.covariance_type, model.covariances_, *model.means_.shape)
 
 
 def scipy_log_density(model, X):
     """log sum_k w_k N(x | mu_k, Sigma_k), component densities from scipy."""
     component_logpdf = np.column_stack([
         multivariate_normal(mean=mean, cov=cov).logpdf(X)
-        for mean, cov in zip(model.means_, full_covariances(model))
+        for mean, cov in zip(model.means_, model_covariances(model))
     ])
     return logsumexp(component_logpdf + np.log(model.weights_), axis=1)
 
@@ -202,7 +186,7 @@ def test_predict_proba_equals_scipy_posterior(X_test, X, covariance_type):
     ).fit(X)
     component_logpdf = np.column_stack([
         multivariate_normal(mean=mean, cov=cov).logpdf(X_test)
-        for mean, cov in zip(model.means_, full_covariances(model))
+        for mean, cov in zip(model.means_, model_covariances(model))
     ]) + np.log(model.weights_)
     log_resp = component_logpdf - logsumexp(component_logpdf, axis=1, keepdims=True)
     resp = model.predict_proba(X_test)

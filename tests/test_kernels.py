@@ -9,20 +9,9 @@ from fastgmm import kernels, reference
 from fastgmm.mstep import _estimate_gaussian_parameters
 from fastgmm.stats import SuffStats
 
-from .conftest import COVARIANCE_TYPES, random_parameters
+from .conftest import COVARIANCE_TYPES, full_covariances, random_parameters
 
 RTOL = {np.float64: 1e-10, np.float32: 1e-4}
-
-
-def full_covariances(covariance_type, covariances, n_components, n_features):
-    """Any covariance layout as a stack of (n_components, d, d) matrices."""
-    if covariance_type == "full":
-        return covariances
-    if covariance_type == "tied":
-        return np.broadcast_to(covariances, (n_components, n_features, n_features))
-    if covariance_type == "diag":
-        return np.stack([np.diag(c) for c in covariances])
-    return np.stack([c * np.eye(n_features) for c in covariances])
 
 
 def make_problem(seed, covariance_type, dtype, weighted, n_samples=1500, n_components=4, n_features=5):

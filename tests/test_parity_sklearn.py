@@ -24,6 +24,8 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from fastgmm import GaussianMixture, reference
 
+from .conftest import component_scales, make_mixture
+
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 INIT_PARAMS = ["kmeans", "k-means++", "random", "random_from_data"]
 N_COMPONENTS = 4
@@ -37,16 +39,6 @@ TOL32 = 1e-4
 FIT_KW = dict(tol=1e-6, max_iter=1000)
 
 
-def make_mixture(seed, n_samples=400, n_features=3, n_clusters=N_COMPONENTS, spread=2.5):
-    """Four moderately overlapping, anisotropic Gaussian clusters."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(scale=spread, size=(n_clusters, n_features))
-    labels = rng.integers(n_clusters, size=n_samples)
-    shapes = 0.5 * rng.normal(size=(n_clusters, n_features, n_features)) + np.eye(n_features)
-    noise = rng.normal(size=(n_samples, n_features))
-    return centers[labels] + np.einsum("nij,nj->ni", shapes[labels], noise)
-
-
 @pytest.fixture(scope="module")
 def X():
     return make_mixture(0)
@@ -55,17 +47,6 @@ def X():
 @pytest.fixture(scope="module")
 def X_test():
     return make_mixture(1, n_samples=300)
-
-
-def component_scales(covariances, covariance_type, n_components, n_features):
-    """sqrt of the diagonal of each component's covariance, shape (K, d)."""
-    if covariance_type == "full":
-        return np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
-    if covariance_type == "tied":
-        return np.broadcast_to(np.sqrt(np.diag(covariances)), (n_components, n_features))
-    if covariance_type == "diag":
-        return np.sqrt(covariances)
-    return np.broadcast_to(np.sqrt(covariances)[:, None], (n_components, n_features))
 
 
 def normalised_matrix_diff(actual, expected, covariance_type):

@@ -19,6 +19,8 @@ from sklearn.utils.validation import _check_sample_weight
 
 from fastgmm import GaussianMixture, reference
 
+from .conftest import make_mixture
+
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 N_COMPONENTS = 4
 REG_COVAR = 1e-6
@@ -26,19 +28,9 @@ TOL = 1e-7  # parameter differences in component units (see component_diffs)
 FIT_KW = dict(tol=1e-8, max_iter=2000)
 
 
-def make_mixture(seed, n_samples=200, n_features=3, n_clusters=N_COMPONENTS, spread=2.5):
-    """Four moderately overlapping, anisotropic Gaussian clusters."""
-    rng = np.random.default_rng(seed)
-    centers = rng.normal(scale=spread, size=(n_clusters, n_features))
-    labels = rng.integers(n_clusters, size=n_samples)
-    shapes = 0.5 * rng.normal(size=(n_clusters, n_features, n_features)) + np.eye(n_features)
-    noise = rng.normal(size=(n_samples, n_features))
-    return centers[labels] + np.einsum("nij,nj->ni", shapes[labels], noise)
-
-
 @pytest.fixture(scope="module")
 def X():
-    return make_mixture(0)
+    return make_mixture(0, n_samples=200)
 
 
 @pytest.fixture(scope="module")

@@ -5,27 +5,16 @@ import pytest
 
 from fastgmm import GaussianMixture, reference
 
-from .conftest import COVARIANCE_TYPES
+from .conftest import COVARIANCE_TYPES, component_scales
 
 TOL = 1e-7  # in the component's own units
-
-
-def component_sd(covariance_type, covariances, n_components, n_features):
-    """Per-component, per-feature standard deviations, shape (K, d)."""
-    if covariance_type == "full":
-        return np.sqrt(np.diagonal(covariances, axis1=1, axis2=2))
-    if covariance_type == "tied":
-        return np.broadcast_to(np.sqrt(np.diag(covariances)), (n_components, n_features))
-    if covariance_type == "diag":
-        return np.sqrt(covariances)
-    return np.broadcast_to(np.sqrt(covariances)[:, None], (n_components, n_features))
 
 
 def assert_same_model(got_means, got_cov, want_means, want_cov, covariance_type, tol=TOL):
     """Means within tol standard deviations; covariance (i, j) within tol after
     dividing by sqrt(S_ii S_jj)."""
     n_components, n_features = want_means.shape
-    sd = component_sd(covariance_type, want_cov, n_components, n_features)
+    sd = component_scales(want_cov, covariance_type, n_components, n_features)
     assert np.max(np.abs(got_means - want_means) / sd) < tol
     if covariance_type in ("full", "tied"):
         d = np.sqrt(np.diagonal(want_cov, axis1=-2, axis2=-1))

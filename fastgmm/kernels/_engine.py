@@ -29,6 +29,21 @@ from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 
 @njit(**JIT_OPTIONS)
+def _block_buffers(n_features, n_components, block):
+    """One lane's scratch: x_t, diff, y (features x block), log_rho
+    (components x block), w_block, log_norm and scratch (block)."""
+    return (
+        np.empty((n_features, block)),
+        np.empty((n_features, block)),
+        np.empty((n_features, block)),
+        np.empty((n_components, block)),
+        np.empty(block),
+        np.empty(block),
+        np.empty(block),
+    )
+
+
+@njit(**JIT_OPTIONS)
 def _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     if cov == FULL:
         _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y)
@@ -86,13 +101,9 @@ def _estep_statistics(cov, X, sample_weight, prec, aux, const, shift, s2_shape, 
     lane_w = np.zeros(n_lanes)
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
-        x_t = np.empty((n_features, block))
-        diff = np.empty((n_features, block))
-        y = np.empty((n_features, block))
-        log_rho = np.empty((n_components, block))
-        w_block = np.empty(block)
-        log_norm = np.empty(block)
-        scratch = np.empty(block)
+        x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
+            n_features, n_components, block
+        )
         log_likelihood = 0.0
         weight = 0.0
         for first in range(start, stop, block):
@@ -132,11 +143,7 @@ def _resp_statistics(cov, X, sample_weight, resp, shift, s2_shape, n_lanes, bloc
     lane_w = np.zeros(n_lanes)
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
-        x_t = np.empty((n_features, block))
-        diff = np.empty((n_features, block))
-        r_block = np.empty((n_components, block))
-        w_block = np.empty(block)
-        scratch = np.empty(block)
+        x_t, diff, _, r_block, w_block, _, scratch = _block_buffers(n_features, n_components, block)
         weight = 0.0
         for first in range(start, stop, block):
             n_block = min(block, stop - first)
@@ -178,13 +185,9 @@ def _estimate(cov, X, prec, aux, const, shift, out_resp, out_log_norm, out_label
     for blk in prange(n_blocks):
         first = np.int64(blk) * block
         n_block = min(block, n_samples - first)
-        x_t = np.empty((n_features, block))
-        diff = np.empty((n_features, block))
-        y = np.empty((n_features, block))
-        log_rho = np.empty((n_components, block))
-        w_block = np.empty(block)
-        log_norm = np.empty(block)
-        scratch = np.empty(block)
+        x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
+            n_features, n_components, block
+        )
         _load_block(X, no_weights, first, n_block, x_t, w_block)
         _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
         if want_labels:
@@ -223,13 +226,9 @@ def _worst_points(cov, X, sample_weight, prec, aux, const, shift, n_worst, n_lan
     lane_index = np.full((n_lanes, n_worst), -1, dtype=np.int64)
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
-        x_t = np.empty((n_features, block))
-        diff = np.empty((n_features, block))
-        y = np.empty((n_features, block))
-        log_rho = np.empty((n_components, block))
-        w_block = np.empty(block)
-        log_norm = np.empty(block)
-        scratch = np.empty(block)
+        x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
+            n_features, n_components, block
+        )
         kept_norm = lane_norm[lane]
         kept_index = lane_index[lane]
         slot = 0  # the kept entry with the highest log p, replaced first
