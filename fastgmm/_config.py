@@ -16,6 +16,10 @@ FASTMATH_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
 # ZeroDivisionError checks from the inner loops.
 JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
 
+# The polynomial exp keeps its two-constant range reduction only if LLVM may
+# not reassociate it: contraction (FMA) alone. It is inlined into callers.
+EXACT_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+
 
 @contextmanager
 def numba_threads(n_threads):
