@@ -28,3 +28,16 @@ def test_every_kernel_is_jitted_at_module_level():
         for line in path.read_text().splitlines():
             if re.search(r"\bnjit\(|\bjit\(", line):
                 assert line.startswith("@"), f"{path.name}: {line.strip()}"
+
+
+def test_cached_kernels_are_tied_to_all_kernel_sources():
+    # numba's cache only checks each function's own file; fastgmm stamps the
+    # cache with a digest of every kernel source and drops it on a mismatch.
+    import hashlib
+
+    from fastgmm import kernels
+
+    sources = sorted(KERNEL_DIR.glob("*.py")) + [KERNEL_DIR.parent / "_config.py"]
+    digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
+    assert kernels._SOURCE_DIGEST == digest
+    assert (KERNEL_DIR / "__pycache__" / "fastgmm-kernels.sha256").read_text() == digest

@@ -5,15 +5,53 @@ model parameters into the kernels' uniform layout, call the parallel driver,
 and reduce the lanes in a fixed order. Arrays in, arrays out.
 """
 
+import hashlib
+import pathlib
+
 import numpy as np
 
-from .._config import numba_threads
-from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count
-from ._engine import _estep_statistics, _estimate, _resp_statistics, _worst_points
-from .diag import prepare_diag
-from .full import prepare_full
-from .spherical import prepare_spherical
-from .tied import prepare_tied
+
+def _drop_stale_cache():
+    """Delete numba's cached kernels when any kernel source has changed.
+
+    numba checks only the file that defines a cached function, not the files
+    of the functions it calls: an edit to ``_common.py`` would otherwise leave
+    the drivers in ``_engine.py`` running stale machine code.
+
+    Returns
+    -------
+    digest : str
+        SHA-256 of the kernel sources and the numba options.
+    """
+    here = pathlib.Path(__file__).parent
+    sources = sorted(here.glob("*.py")) + [here.parent / "_config.py"]
+    digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+    cache = here / "__pycache__"
+    stamp = cache / "fastgmm-kernels.sha256"
+    try:
+        if stamp.read_text() == digest:
+            return digest
+    except OSError:
+        pass
+    try:
+        cache.mkdir(exist_ok=True)
+        for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
+            path.unlink(missing_ok=True)
+        stamp.write_text(digest)
+    except OSError:  # a read-only install: numba then keeps no cache here either
+        pass
+    return digest
+
+
+_SOURCE_DIGEST = _drop_stale_cache()
+
+from .._config import numba_threads  # noqa: E402
+from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count  # noqa: E402
+from ._engine import _estep_statistics, _estimate, _resp_statistics, _worst_points  # noqa: E402
+from .diag import prepare_diag  # noqa: E402
+from .full import prepare_full  # noqa: E402
+from .spherical import prepare_spherical  # noqa: E402
+from .tied import prepare_tied  # noqa: E402
 
 COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
 _PREPARE = {
