@@ -102,9 +102,25 @@ def _accumulate_full_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff,
                 rd[b] = rk[b] * di[b]
                 acc += rd[b]
             s1[k, i] += acc
-            for j in range(i, n_features):
-                dj = diff[j]
+            # Four columns per sweep: each load of rd feeds four FMAs.
+            j = i
+            while j + 4 <= n_features:
+                d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
+                a0 = a1 = a2 = a3 = 0.0
+                for b in range(n_block):
+                    r = rd[b]
+                    a0 += r * d0[b]
+                    a1 += r * d1[b]
+                    a2 += r * d2[b]
+                    a3 += r * d3[b]
+                s2[k, i, j] += a0
+                s2[k, i, j + 1] += a1
+                s2[k, i, j + 2] += a2
+                s2[k, i, j + 3] += a3
+                j += 4
+            for jj in range(j, n_features):
+                dj = diff[jj]
                 acc = 0.0
                 for b in range(n_block):
                     acc += rd[b] * dj[b]
-                s2[k, i, j] += acc
+                s2[k, i, jj] += acc
