@@ -106,6 +106,14 @@ def _threads_and_end_to_end(results, workload, X, init, rounds, log):
 # ---------------------------------------------------------------- rendering
 
 
+def _short_label(w):
+    """Two short lines for a plot axis: name, then what sets it apart."""
+    n = w["n_samples"]
+    size = f"N={n / 1e6:g}M" if n >= 1_000_000 else f"N={n / 1e3:g}k"
+    return f"{w['name']} {w['covariance_type']}\n{size} d={w['n_features']} K={w['n_components']}" + (
+        " f32" if w["dtype"] == "float32" else "")
+
+
 def _plots(results, out_dir):
     import matplotlib
 
@@ -113,11 +121,10 @@ def _plots(results, out_dir):
     import matplotlib.pyplot as plt
 
     rows = results["workloads"]
-    names = [r["label"].split(" N=")[0] + "\n" + r["label"].split(" ", 1)[1].replace(" full", "")
-             for r in rows]
+    names = [_short_label(r["workload"]) for r in rows]
     files = {}
 
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows)), 4.2))
     sk = [r["sklearn"]["seconds"] / r["fastgmm"]["seconds"] for r in rows]
     ref = [r["reference"]["seconds"] / r["fastgmm"]["seconds"] for r in rows]
     x = np.arange(len(rows))
@@ -133,7 +140,7 @@ def _plots(results, out_dir):
     fig.savefig(out_dir / files["speedup"], dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(max(6, 1.1 * len(rows)), 4))
+    fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows)), 4.2))
     ax.bar(x, [r["gflops"] for r in rows], 0.6, label="fastgmm")
     ax.axhline(results["dgemm_gflops"], color="red", ls="--", label="dgemm peak (same run)")
     ax.set_xticks(x, names, fontsize=7)
@@ -246,7 +253,13 @@ def main(argv=None):
     group.add_argument("--quick", action="store_const", dest="mode", const="quick")
     group.add_argument("--smoke", action="store_const", dest="mode", const="smoke")
     parser.add_argument("--output", default=str(ROOT / "docs"))
+    parser.add_argument("--render-only", metavar="JSON",
+                        help="re-render the page and plots from a saved benchmarks.json")
     args = parser.parse_args(argv)
+    if args.render_only:
+        path = render(json.loads(pathlib.Path(args.render_only).read_text()), args.output)
+        print(f"wrote {path}")
+        return path
     mode = args.mode or "full"
     if any(v in os.environ for v in measure.BLAS_VARIABLES) and argv is None:
         print(f"re-running with {' and '.join(measure.BLAS_VARIABLES)} unset (baselines' OpenBLAS)")
