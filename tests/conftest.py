@@ -49,6 +49,18 @@ def component_scales(covariances, covariance_type, n_components, n_features):
     return np.broadcast_to(np.sqrt(covariances)[:, None], (n_components, n_features))
 
 
+def scaled_data_precisions(covariance, scales, covariance_type):
+    """precisions_init in the covariance type's layout: the data's precision
+    scaled per component by ``scales`` (shape (K,)); tied takes it unscaled."""
+    precision = np.linalg.inv(covariance)
+    return {
+        "full": precision[None] * scales[:, None, None],
+        "tied": precision,
+        "diag": (1.0 / np.diag(covariance))[None] * scales[:, None],
+        "spherical": scales / np.mean(np.diag(covariance)),
+    }[covariance_type]
+
+
 def full_covariances(covariance_type, covariances, n_components, n_features):
     """Any covariance layout as a stack of (n_components, d, d) matrices."""
     covariances = np.asarray(covariances, dtype=np.float64)

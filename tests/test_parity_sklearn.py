@@ -24,7 +24,7 @@ from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from fastgmm import GaussianMixture, reference
 
-from .conftest import component_scales, make_mixture
+from .conftest import component_scales, make_mixture, scaled_data_precisions
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 INIT_PARAMS = ["kmeans", "k-means++", "random", "random_from_data"]
@@ -143,13 +143,7 @@ def user_initial_parameters(X, covariance_type, n_components, seed):
     means = X[rng.choice(X.shape[0], n_components, replace=False)]
     covariance = np.cov(X.T)
     scales = rng.uniform(0.5, 2.0, size=n_components)
-    precision = np.linalg.inv(covariance)
-    precisions = {
-        "full": precision[None] * scales[:, None, None],
-        "tied": precision,
-        "diag": (1.0 / np.diag(covariance))[None] * scales[:, None],
-        "spherical": scales / np.mean(np.diag(covariance)),
-    }[covariance_type]
+    precisions = scaled_data_precisions(covariance, scales, covariance_type)
     assert precisions.shape[0] == (n_features if covariance_type == "tied" else n_components)
     return dict(weights_init=weights, means_init=means, precisions_init=precisions)
 

@@ -19,7 +19,7 @@ from sklearn.utils.validation import _check_sample_weight
 
 from fastgmm import GaussianMixture, reference
 
-from .conftest import make_mixture
+from .conftest import make_mixture, scaled_data_precisions
 
 COVARIANCE_TYPES = ["full", "tied", "diag", "spherical"]
 N_COMPONENTS = 4
@@ -46,13 +46,7 @@ def user_init(X, covariance_type, seed=11):
     rng = np.random.default_rng(seed)
     covariance = np.cov(X.T)
     scales = rng.uniform(0.5, 2.0, size=N_COMPONENTS)
-    precision = np.linalg.inv(covariance)
-    precisions = {
-        "full": precision[None] * scales[:, None, None],
-        "tied": precision,
-        "diag": (1.0 / np.diag(covariance))[None] * scales[:, None],
-        "spherical": scales / np.mean(np.diag(covariance)),
-    }[covariance_type]
+    precisions = scaled_data_precisions(covariance, scales, covariance_type)
     return dict(
         weights_init=rng.dirichlet(np.full(N_COMPONENTS, 5.0)),
         means_init=X[rng.choice(X.shape[0], N_COMPONENTS, replace=False)],
