@@ -7,8 +7,8 @@ one (n_samples, n_components) array.
 """
 
 import numpy as np
-from sklearn.cluster import KMeans, kmeans_plusplus
 
+from .kmeans import kmeans, kmeans_plusplus, warn_if_fewer_clusters
 from .mstep import (
     GMMParams,
     _compute_precision_cholesky,
@@ -18,10 +18,19 @@ from .mstep import (
 )
 
 
-def _one_hot_rows(labels, n_components, dtype):
+def _kmeans_rows(source, fitted, n_components, dtype):
+    # One-hot rows of each chunk's nearest k-means centre; scikit-learn's
+    # warning about clusters left empty comes once the last chunk is labelled.
+    count = np.zeros(n_components, dtype=np.int64)
+
     def resp_chunk(start, stop):
+        weights = None if source.sample_weight is None else source.sample_weight[start:stop]
+        labels, chunk_count = fitted.labels(source.X[start:stop], weights)
+        count[:] += chunk_count
+        if stop == source.n_samples:
+            warn_if_fewer_clusters(count, n_components)
         resp = np.zeros((stop - start, n_components), dtype=dtype)
-        resp[np.arange(stop - start), labels[start:stop]] = 1
+        resp[np.arange(stop - start), labels] = 1
         return resp
 
     return resp_chunk
@@ -79,10 +88,9 @@ def _responsibilities(source, covariance_type, n_components, init_params, random
     dtype = X.dtype
     first = np.broadcast_to(source.first_row(), (n_components, source.n_features))
     if init_params == "kmeans":
-        kmeans = KMeans(n_clusters=n_components, n_init=1, random_state=random_state)
-        kmeans.fit(X, sample_weight=source.sample_weight)
-        resp_chunk = _one_hot_rows(kmeans.labels_, n_components, dtype)
-        shift = kmeans.cluster_centers_
+        fitted = kmeans(X, n_components, source.sample_weight, random_state)
+        resp_chunk = _kmeans_rows(source, fitted, n_components, dtype)
+        shift = fitted.centres
     elif init_params == "random":
         resp_chunk = _uniform_rows(random_state, n_components, dtype)
         shift = first
@@ -90,9 +98,7 @@ def _responsibilities(source, covariance_type, n_components, init_params, random
         if init_params == "random_from_data":
             indices = _choose_points(source, n_components, random_state)
         else:  # "k-means++"
-            _, indices = kmeans_plusplus(
-                X, n_components, random_state=random_state, sample_weight=source.sample_weight
-            )
+            _, indices = kmeans_plusplus(X, n_components, source.sample_weight, random_state)
         resp_chunk = _chosen_points(np.asarray(indices), n_components, dtype)
         shift = X[indices]
     if covariance_type == "tied":

@@ -12,7 +12,7 @@ from .stats import SuffStats
 
 # Rows per call when responsibilities are generated chunk by chunk, so that no
 # (n_samples, n_components) array exists at once.
-_RESP_CHUNK_VALUES = 1 << 20
+_RESP_CHUNK_VALUES = 1 << 17
 
 
 class ArraySource:
@@ -88,7 +88,7 @@ class ArraySource:
         -------
         SuffStats
         """
-        rows = max(1024, _RESP_CHUNK_VALUES // n_components)
+        rows = max(4096, _RESP_CHUNK_VALUES // n_components)
         total = None
         for start in range(0, self.n_samples, rows):
             stop = min(start + rows, self.n_samples)

@@ -47,13 +47,14 @@ _SOURCE_DIGEST = _drop_stale_cache()
 
 from .._config import numba_threads  # noqa: E402
 from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count  # noqa: E402
-from ._engine import _estep_statistics, _estimate, _resp_statistics, _worst_points  # noqa: E402
+from ._engine import _pass, covariance_marker  # noqa: E402
 from .diag import prepare_diag  # noqa: E402
 from .full import prepare_full  # noqa: E402
 from .spherical import prepare_spherical  # noqa: E402
 from .tied import prepare_tied  # noqa: E402
 
 COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
+_MARKERS = {name: covariance_marker(code) for name, code in COVARIANCE_CODES.items()}
 _PREPARE = {
     "full": prepare_full,
     "tied": prepare_tied,
@@ -61,6 +62,7 @@ _PREPARE = {
     "spherical": prepare_spherical,
 }
 _NO_WEIGHTS = np.empty(0)
+_NO_INDEX = np.empty(0, dtype=np.int64)
 
 
 def second_moment_shape(covariance_type, n_components, n_features):
@@ -115,6 +117,29 @@ def _lanes_for(X, covariance_type, n_components):
     return s2_shape, lane_count(n_samples, n_components, per_lane), block_size(n_features)
 
 
+def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, statistics=True,
+              out_resp=None, out_log_norm=None, out_labels=None, n_worst=0):
+    # Empty arrays stand for "not asked": the driver skips that job.
+    prec, aux, const, shift = prepared
+    n_components = shift.shape[0]
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components)
+    if not statistics:
+        s2_shape = (0, 0, 0)
+    no_rows = np.empty((0, n_components))
+    # Dummies in X's dtype: a fit and a predict on the same data share one compile.
+    no_out = np.empty((0, n_components), dtype=X.dtype)
+    with numba_threads(_threads_for(n_lanes)):
+        return _pass(
+            _MARKERS[covariance_type], X, _weights_or_empty(sample_weight),
+            prec, aux, const, shift,
+            no_rows if given_resp is None else given_resp, s2_shape, n_lanes, block,
+            no_out if out_resp is None else out_resp,
+            no_out.ravel() if out_log_norm is None else out_log_norm,
+            _NO_INDEX if out_labels is None else out_labels,
+            int(n_worst),
+        )
+
+
 def estep_statistics(X, sample_weight, covariance_type, weights, means, precisions_cholesky):
     """One E-step over X and the sufficient statistics it implies, eq. (9).
 
@@ -141,15 +166,10 @@ def estep_statistics(X, sample_weight, covariance_type, weights, means, precisio
     weight : float
         sum_n w_n.
     """
-    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    with numba_threads(_threads_for(n_lanes)):
-        lanes = _estep_statistics(
-            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-            prec, aux, const, shift, s2_shape, n_lanes, block,
-        )
-    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
-    return nk, s1, s2, shift, log_likelihood, weight
+    prepared = _prepare(covariance_type, weights, means, precisions_cholesky)
+    lanes = _run_pass(X, sample_weight, covariance_type, prepared)
+    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes[:5])
+    return nk, s1, s2, prepared[3], log_likelihood, weight
 
 
 def resp_statistics(X, sample_weight, resp, shift, covariance_type):
@@ -169,13 +189,11 @@ def resp_statistics(X, sample_weight, resp, shift, covariance_type):
     The tuple of ``estep_statistics``; the log-likelihood is 0.
     """
     shift = _writable(shift)
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    with numba_threads(_threads_for(n_lanes)):
-        lanes = _resp_statistics(
-            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-            np.ascontiguousarray(resp), shift, s2_shape, n_lanes, block,
-        )
-    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes)
+    n_components = shift.shape[0]
+    unused = (np.empty((n_components, 0, 0)), shift, np.empty(n_components), shift)
+    lanes = _run_pass(X, sample_weight, covariance_type, unused,
+                      given_resp=np.ascontiguousarray(resp, dtype=np.float64))
+    nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes[:5])
     return nk, s1, s2, shift, log_likelihood, weight
 
 
@@ -205,12 +223,8 @@ def estimate(X, covariance_type, weights, means, precisions_cholesky,
     out_resp = np.empty((n_samples if resp else 0, n_components), dtype=out_dtype)
     out_norm = np.empty(n_samples if log_norm else 0, dtype=out_dtype)
     out_labels = np.empty(n_samples if labels else 0, dtype=np.int64)
-    _, n_lanes, block = _lanes_for(X, covariance_type, n_components)
-    with numba_threads(_threads_for(n_lanes)):
-        _estimate(
-            COVARIANCE_CODES[covariance_type], X, prec, aux, const, shift,
-            out_resp, out_norm, out_labels, block,
-        )
+    _run_pass(X, None, covariance_type, (prec, aux, const, shift), statistics=False,
+              out_resp=out_resp, out_log_norm=out_norm, out_labels=out_labels)
     return (
         out_resp if resp else None,
         out_norm if log_norm else None,
@@ -237,13 +251,9 @@ def worst_points(X, sample_weight, covariance_type, weights, means, precisions_c
         Sorted from the lowest log p(x) up.
     log_norm : ndarray of shape (m,)
     """
-    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
-    _, n_lanes, block = _lanes_for(X, covariance_type, shift.shape[0])
-    with numba_threads(_threads_for(n_lanes)):
-        lane_norm, lane_index = _worst_points(
-            COVARIANCE_CODES[covariance_type], X, _weights_or_empty(sample_weight),
-            prec, aux, const, shift, int(n_worst), n_lanes, block,
-        )
+    prepared = _prepare(covariance_type, weights, means, precisions_cholesky)
+    lane_norm, lane_index = _run_pass(X, sample_weight, covariance_type, prepared,
+                                      statistics=False, n_worst=n_worst)[5:]
     norm, index = lane_norm.ravel(), lane_index.ravel()
     found = index >= 0
     norm, index = norm[found], index[found]

@@ -1,0 +1,267 @@
+"""k-means kernels: k-means++ seeding and Lloyd iterations without a copy of X.
+
+scikit-learn's KMeans centres a copy of X and keeps O(n_samples) arrays
+(labels, closest distances, an (n_trials, n_samples) distance matrix). Here
+the centring happens as each block is loaded, and every per-point quantity is
+recomputed inside the pass that needs it, so a pass allocates O(lanes * K * d).
+The distances follow scikit-learn's formulas, so both make the same choices:
+Lloyd ranks centres by ||c||^2 - 2 x.c, and k-means++ uses
+max(-2 x.c + ||c||^2 + ||x||^2, 0).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from .._config import JIT_OPTIONS
+from ._common import _lane_bounds, _load_block
+
+
+@njit(**JIT_OPTIONS)
+def _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block):
+    _load_block(X, sample_weight, first, n_block, x_t, w_block)
+    for i in range(X.shape[1]):
+        m = mean[i]
+        xi = x_t[i]
+        for b in range(n_block):
+            xi[b] -= m
+
+
+@njit(**JIT_OPTIONS)
+def _kmeans_buffers(n_features, block):
+    """One lane's scratch: x_t (features x block), w_block, x_norm, best,
+    label (int64) and scratch (block)."""
+    return (
+        np.empty((n_features, block)),
+        np.empty(block),
+        np.zeros(block),
+        np.empty(block),
+        np.empty(block, dtype=np.int64),
+        np.empty(block),
+    )
+
+
+@njit(**JIT_OPTIONS)
+def _row_norms(rows, count):
+    norms = np.zeros(rows.shape[0])
+    for k in range(count):
+        total = 0.0
+        for i in range(rows.shape[1]):
+            total += rows[k, i] * rows[k, i]
+        norms[k] = total
+    return norms
+
+
+@njit(**JIT_OPTIONS)
+def _distances_to(x_t, n_block, row, row_norm, x_norm, seeding, out):
+    """Distances of a block's points to one centre, in scikit-learn's form.
+
+    Lloyd (``seeding`` False): ||c||^2 - 2 x.c, which ranks centres as the
+    squared distance does. Seeding: max(-2 x.c + ||c||^2 + ||x||^2, 0).
+    """
+    for b in range(n_block):
+        out[b] = 0.0
+    for i in range(x_t.shape[0]):
+        m = -2.0 * row[i]
+        xi = x_t[i]
+        for b in range(n_block):
+            out[b] += xi[b] * m
+    if seeding:
+        for b in range(n_block):
+            out[b] = max(out[b] + row_norm + x_norm[b], 0.0)
+    else:
+        for b in range(n_block):
+            out[b] += row_norm
+
+
+@njit(**JIT_OPTIONS)
+def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding, closest,
+                   x_norm, best, label, scratch):
+    """Distance to the nearest of the first ``n_centres`` centres (first index
+    on ties) for each point of a block.
+
+    With a non-empty ``closest`` (seeding with many centres), the nearest
+    earlier centre is read from it and only the newest centre is compared,
+    and ``closest`` is updated; otherwise every centre is compared.
+    """
+    n_features = x_t.shape[0]
+    if seeding:
+        for b in range(n_block):
+            total = 0.0
+            for i in range(n_features):
+                total += x_t[i, b] * x_t[i, b]
+            x_norm[b] = total
+    if closest.shape[0] > 0:
+        newest = n_centres - 1
+        _distances_to(x_t, n_block, centres[newest], centre_norms[newest], x_norm, seeding, scratch)
+        for b in range(n_block):
+            k = closest[first + b]
+            dot = 0.0
+            for i in range(n_features):
+                dot += x_t[i, b] * (-2.0 * centres[k, i])
+            value = max(dot + centre_norms[k] + x_norm[b], 0.0)
+            if scratch[b] < value:
+                value = scratch[b]
+                k = newest
+                closest[first + b] = newest
+            best[b] = value
+            label[b] = k
+        return
+    for b in range(n_block):
+        best[b] = np.inf
+        label[b] = 0
+    for k in range(n_centres):
+        _distances_to(x_t, n_block, centres[k], centre_norms[k], x_norm, seeding, scratch)
+        for b in range(n_block):
+            if scratch[b] < best[b]:
+                best[b] = scratch[b]
+                label[b] = k
+
+
+@njit(parallel=True, **JIT_OPTIONS)
+def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
+                 out_labels, out_assigned, n_lanes, block):
+    """One parallel pass of k-means over X (centred by ``mean`` on load).
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features), float32 or float64
+    sample_weight : ndarray of shape (n_samples,) or (0,) for unit weights
+    mean : ndarray of shape (n_features,)
+    centres : ndarray of shape (n_clusters, n_features)
+        Centred coordinates; only the first ``n_centres`` rows are used.
+    n_centres : int
+    seeding : bool
+        k-means++ distances (with ||x||^2, clipped at 0) instead of Lloyd's.
+    closest : ndarray of shape (n_samples,) uint16, or (0,)
+        Seeding only: index of each point's nearest centre among the first
+        ``n_centres - 1``; updated in place.
+    candidates : ndarray of shape (n_trials, n_features)
+        Seeding only: candidate centres whose potential is wanted.
+    out_labels : ndarray of shape (n_samples,) int64, or (0,)
+        Nearest centre of each point.
+    out_assigned : ndarray of shape (n_samples,), or (0,)
+        Squared distance sum_i (x_i - c_i)^2 of each point to its centre.
+    n_lanes, block : int
+
+    Returns
+    -------
+    sums : ndarray of shape (n_lanes, n_clusters, n_features)
+        sum w x over the points nearest each centre.
+    weight : ndarray of shape (n_lanes, n_clusters)
+        sum w over the points nearest each centre.
+    count : ndarray of shape (n_lanes, n_clusters)
+        Number of points nearest each centre.
+    potential : ndarray of shape (n_lanes, 1 + n_trials)
+        sum w d(x) with d the distance to the nearest centre, then the same
+        sum with each candidate added to the centres.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centres.shape[0]
+    n_trials = candidates.shape[0]
+    centre_norms = _row_norms(centres, n_centres)
+    candidate_norms = _row_norms(candidates, n_trials)
+    lane_sums = np.zeros((n_lanes, n_clusters, n_features))
+    lane_weight = np.zeros((n_lanes, n_clusters))
+    lane_count = np.zeros((n_lanes, n_clusters), dtype=np.int64)
+    lane_potential = np.zeros((n_lanes, 1 + n_trials))
+    for lane in prange(n_lanes):
+        start, stop = _lane_bounds(n_samples, n_lanes, lane)
+        x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
+        sums = lane_sums[lane]
+        weight = lane_weight[lane]
+        count = lane_count[lane]
+        potential = lane_potential[lane]
+        for first in range(start, stop, block):
+            n_block = min(block, stop - first)
+            _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
+            _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
+                           closest, x_norm, best, label, scratch)
+            for b in range(n_block):
+                potential[0] += w_block[b] * best[b]
+            for t in range(n_trials):
+                _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm, True,
+                              scratch)
+                total = 0.0
+                for b in range(n_block):
+                    total += w_block[b] * min(best[b], scratch[b])
+                potential[1 + t] += total
+            if out_labels.shape[0] > 0:
+                for b in range(n_block):
+                    out_labels[first + b] = label[b]
+            if out_assigned.shape[0] > 0:
+                for b in range(n_block):
+                    k = label[b]
+                    total = 0.0
+                    for i in range(n_features):
+                        delta = x_t[i, b] - centres[k, i]
+                        total += delta * delta
+                    out_assigned[first + b] = total
+            if seeding:
+                continue  # seeding needs only the potentials
+            for b in range(n_block):
+                k = label[b]
+                wb = w_block[b]
+                weight[k] += wb
+                count[k] += 1
+                for i in range(n_features):
+                    sums[k, i] += x_t[i, b] * wb
+    return lane_sums, lane_weight, lane_count, lane_potential
+
+
+@njit(**JIT_OPTIONS)
+def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, stop, base,
+                    targets, block):
+    """Indices where the running sum of w d(x), started at ``base`` at row
+    ``start``, first reaches each of the sorted ``targets`` (numpy's
+    searchsorted on the cumulative sum); ``stop - 1`` for targets not reached.
+
+    Returns
+    -------
+    index : ndarray of shape (n_targets,) int64
+    """
+    n_features = X.shape[1]
+    index = np.full(targets.shape[0], stop - 1, dtype=np.int64)
+    centre_norms = _row_norms(centres, n_centres)
+    x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
+    running = base
+    t = 0
+    for first in range(start, stop, block):
+        n_block = min(block, stop - first)
+        _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
+        _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, True, closest,
+                       x_norm, best, label, scratch)
+        for b in range(n_block):
+            running += w_block[b] * best[b]
+            while t < targets.shape[0] and running >= targets[t]:
+                index[t] = first + b
+                t += 1
+        if t == targets.shape[0]:
+            break
+    return index
+
+
+@njit(**JIT_OPTIONS)
+def _first_centre(sample_weight, total, uniform, n_samples, float32_weights):
+    """numpy's legacy ``choice(n_samples, p=sample_weight / total)`` for one
+    uniform draw: the first row whose normalised cumulative p exceeds it.
+
+    The cumulative sum runs in float64 in row order, as numpy's does, and
+    p is rounded to float32 first when scikit-learn's weights are float32.
+    """
+    cdf_last = 0.0
+    for n in range(n_samples):
+        cdf_last += _probability(sample_weight, total, n, float32_weights)
+    cdf = 0.0
+    for n in range(n_samples):
+        cdf += _probability(sample_weight, total, n, float32_weights)
+        if cdf / cdf_last > uniform:
+            return n
+    return n_samples - 1
+
+
+@njit(**JIT_OPTIONS)
+def _probability(sample_weight, total, n, float32_weights):
+    w = 1.0 if sample_weight.shape[0] == 0 else sample_weight[n]
+    if float32_weights:
+        return np.float64(np.float32(w) / np.float32(total))
+    return w / total
