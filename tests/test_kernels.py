@@ -22,11 +22,17 @@ def make_problem(seed, covariance_type, dtype, weighted, n_samples=1500, n_compo
     return X, sample_weight, weights, means, covariances, chol
 
 
+# 5 features use plain row loops; 8 and 17 (padded to 20) the 4 x 4 tiles.
+FEATURE_COUNTS = [5, 8, 17]
+
+
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_estep_statistics_match_reference(covariance_type, dtype, weighted):
-    X, w, weights, means, _, chol = make_problem(1, covariance_type, dtype, weighted)
+@pytest.mark.parametrize("n_features", FEATURE_COUNTS)
+def test_estep_statistics_match_reference(covariance_type, dtype, weighted, n_features):
+    X, w, weights, means, _, chol = make_problem(1, covariance_type, dtype, weighted,
+                                                 n_features=n_features)
     stats = SuffStats.from_kernel(
         covariance_type, kernels.estep_statistics(X, w, covariance_type, weights, means, chol)
     )
@@ -89,8 +95,10 @@ def test_estimate_outputs_are_independent(covariance_type):
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("weighted", [False, True])
-def test_resp_statistics_match_reference(covariance_type, dtype, weighted):
-    X, w, _, means, _, _ = make_problem(4, covariance_type, dtype, weighted, n_samples=900)
+@pytest.mark.parametrize("n_features", FEATURE_COUNTS)
+def test_resp_statistics_match_reference(covariance_type, dtype, weighted, n_features):
+    X, w, _, means, _, _ = make_problem(4, covariance_type, dtype, weighted, n_samples=900,
+                                        n_features=n_features)
     rng = np.random.default_rng(5)
     resp = rng.uniform(size=(X.shape[0], means.shape[0])).astype(dtype)
     resp /= resp.sum(axis=1, keepdims=True)

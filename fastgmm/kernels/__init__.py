@@ -46,7 +46,15 @@ def _drop_stale_cache():
 _SOURCE_DIGEST = _drop_stale_cache()
 
 from .._config import numba_threads  # noqa: E402
-from ._common import DIAG, FULL, SPHERICAL, TIED, block_size, lane_count  # noqa: E402
+from ._common import (  # noqa: E402
+    DIAG,
+    FULL,
+    SPHERICAL,
+    TIED,
+    block_size,
+    lane_count,
+    padded_features,
+)
 from ._engine import _pass, covariance_marker  # noqa: E402
 from .diag import prepare_diag  # noqa: E402
 from .full import prepare_full  # noqa: E402
@@ -95,10 +103,14 @@ def _weights_or_empty(sample_weight):
 def _reduce_lanes(lanes):
     # Sum over the lane axis in lane order: same bits for any thread count.
     nk, s1, s2, log_likelihood, weight = lanes
+    n_features = s1.shape[2]
+    s2 = s2.sum(axis=0)
+    if s2.shape[1] > 1 and s2.shape[2] > n_features:  # full, padded
+        s2 = np.ascontiguousarray(s2[:, :n_features, :n_features])
     return (
         nk.sum(axis=0),
         s1.sum(axis=0),
-        s2.sum(axis=0),
+        s2,
         float(log_likelihood.sum()),
         float(weight.sum()),
     )
@@ -110,9 +122,17 @@ def _threads_for(n_lanes):
     return 1 if n_lanes == 1 else None
 
 
+def _kernel_moment_shape(covariance_type, n_components, n_features):
+    # The full kernels accumulate S2 in padded tiles; _reduce_lanes trims them.
+    if covariance_type == "full":
+        padded = padded_features(n_features)
+        return (n_components, padded, padded)
+    return second_moment_shape(covariance_type, n_components, n_features)
+
+
 def _lanes_for(X, covariance_type, n_components):
     n_samples, n_features = X.shape
-    s2_shape = second_moment_shape(covariance_type, n_components, n_features)
+    s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
     per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
     return s2_shape, lane_count(n_samples, n_components, per_lane), block_size(n_features)
 

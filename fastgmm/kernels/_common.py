@@ -27,6 +27,16 @@ def block_size(n_features):
     return int(max(16, min(256, 2048 // max(int(n_features), 1))))
 
 
+def padded_features(n_features):
+    """Rows of the feature-major block buffers and of the full-covariance
+    tiles: n_features rounded up to a multiple of 4 where 4 x 4 tiles pay
+    (n_features a multiple of 4, or at least 16), else n_features."""
+    n_features = int(n_features)
+    if n_features % 4 == 0 or n_features < 16:
+        return n_features
+    return (n_features + 3) // 4 * 4
+
+
 def lane_count(n_samples, n_components, accumulator_size):
     """Number of lanes (contiguous runs of points with private accumulators).
 

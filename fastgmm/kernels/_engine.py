@@ -31,13 +31,14 @@ from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 
 @njit(**JIT_OPTIONS)
-def _block_buffers(n_features, n_components, block):
-    """One lane's scratch: x_t, diff, y (features x block), log_rho
-    (components x block), w_block, log_norm and scratch (block)."""
+def _block_buffers(n_features, padded, n_components, block):
+    """One lane's scratch: x_t (features x block), diff and y (padded x
+    block, zero so that padding rows stay zero), log_rho (components x
+    block), w_block, log_norm and scratch (block)."""
     return (
         np.empty((n_features, block)),
-        np.empty((n_features, block)),
-        np.empty((n_features, block)),
+        np.zeros((padded, block)),
+        np.zeros((max(padded, 4), block)),
         np.empty((n_components, block)),
         np.empty(block),
         np.empty(block),
@@ -93,7 +94,7 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
     code = _covariance_code(cov)
     if code == FULL:
         return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-            _accumulate_full_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd))
+            _accumulate_full_block(x_t, n_block, resp, shift, nk, s1, s2, diff, rd))
     if code == TIED:
         return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
             _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff))
@@ -156,6 +157,8 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     """
     n_samples, n_features = X.shape
     n_components = shift.shape[0]
+    # Feature rows of the work buffers: the full kernels' tiles pad them.
+    padded = max(n_features, prec.shape[2], s2_shape[2])
     given = given_resp.shape[0] > 0
     accumulate = s2_shape[0] > 0
     want_resp = out_resp.shape[0] > 0
@@ -172,7 +175,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
         x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
-            n_features, n_components, block
+            n_features, padded, n_components, block
         )
         kept_norm = lane_worst[lane]
         kept_index = lane_index[lane]
@@ -218,7 +221,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
             if accumulate:
                 _accumulate_block(
                     cov, x_t, n_block, log_rho, w_block, shift,
-                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, scratch,
+                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y,
                 )
         lane_ll[lane] = log_likelihood
         lane_w[lane] = weight
