@@ -145,15 +145,16 @@ def kmeans_plusplus(X, n_clusters, sample_weight=None, random_state=None, n_loca
     return centres, indices
 
 
-def _column_mean_and_tolerance(X, tol, chunk_rows=1 << 14):
+def _column_mean_and_tolerance(X, tol, chunk_values=1 << 15):
     # scikit-learn: X.mean(axis=0), and tol * mean(np.var(X, axis=0)),
     # here without np.var's full-size temporary.
     mean = X.mean(axis=0)
     if tol == 0:
         return np.asarray(mean, dtype=np.float64), 0.0
     squares = np.zeros(X.shape[1])
+    chunk_rows = max(1, chunk_values // X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
-        chunk = np.asarray(X[start:start + chunk_rows], dtype=np.float64) - mean
+        chunk = X[start:start + chunk_rows] - np.asarray(mean, dtype=np.float64)
         squares += np.einsum("ij,ij->j", chunk, chunk)
     return np.asarray(mean, dtype=np.float64), float(np.mean(squares / X.shape[0]) * tol)
 

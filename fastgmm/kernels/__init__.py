@@ -105,7 +105,7 @@ def _reduce_lanes(lanes):
     nk, s1, s2, log_likelihood, weight = lanes
     n_features = s1.shape[2]
     s2 = s2.sum(axis=0)
-    if s2.shape[1] > 1 and s2.shape[2] > n_features:  # full, padded
+    if s2.shape[1] > 1 and s2.shape[2] > n_features:  # full or tied, padded
         s2 = np.ascontiguousarray(s2[:, :n_features, :n_features])
     return (
         nk.sum(axis=0),
@@ -123,10 +123,13 @@ def _threads_for(n_lanes):
 
 
 def _kernel_moment_shape(covariance_type, n_components, n_features):
-    # The full kernels accumulate S2 in padded tiles; _reduce_lanes trims them.
+    # The full and tied kernels accumulate S2 in padded tiles; _reduce_lanes
+    # trims them.
+    padded = padded_features(n_features)
     if covariance_type == "full":
-        padded = padded_features(n_features)
         return (n_components, padded, padded)
+    if covariance_type == "tied":
+        return (1, padded, padded)
     return second_moment_shape(covariance_type, n_components, n_features)
 
 

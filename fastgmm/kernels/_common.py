@@ -179,3 +179,145 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm):
         for b in range(n_block):
             row[b] *= norm[b]
     return total
+
+
+@njit(**JIT_OPTIONS)
+def _block_total(values, n_block):
+    """Sum of a block's values (a component's responsibilities)."""
+    total = 0.0
+    for b in range(n_block):
+        total += values[b]
+    return total
+
+
+@njit(**JIT_OPTIONS)
+def _centre_rows(x_t, n_block, centre, diff):
+    """diff[i] = x_t[i] - centre[i] over the block, for every feature i."""
+    for i in range(centre.shape[0]):
+        m = centre[i]
+        xi = x_t[i]
+        di = diff[i]
+        for b in range(n_block):
+            di[b] = xi[b] - m
+
+
+@njit(**JIT_OPTIONS)
+def _add_scaled_squares(x_t, n_block, centre, scale, quad):
+    """quad[b] += sum_i scale_i (x_bi - centre_i)^2, four features per sweep
+    so that each load and store of ``quad`` serves four of them."""
+    n_features = centre.shape[0]
+    i = 0
+    while i + 4 <= n_features:
+        m0, m1, m2, m3 = centre[i], centre[i + 1], centre[i + 2], centre[i + 3]
+        p0, p1, p2, p3 = scale[i], scale[i + 1], scale[i + 2], scale[i + 3]
+        x0, x1, x2, x3 = x_t[i], x_t[i + 1], x_t[i + 2], x_t[i + 3]
+        for b in range(n_block):
+            t0 = x0[b] - m0
+            t1 = x1[b] - m1
+            t2 = x2[b] - m2
+            t3 = x3[b] - m3
+            quad[b] += p0 * (t0 * t0) + p1 * (t1 * t1) + p2 * (t2 * t2) + p3 * (t3 * t3)
+        i += 4
+    for j in range(i, n_features):
+        m = centre[j]
+        p = scale[j]
+        xj = x_t[j]
+        for b in range(n_block):
+            t = xj[b] - m
+            quad[b] += p * (t * t)
+
+
+@njit(**JIT_OPTIONS)
+def _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3):
+    """y_c += sum_a diff[i + a] u[i + a, j + c] for the 4 x 4 tile of U at
+    (i, j): each load of a point's four coordinates feeds 16 multiply-adds."""
+    u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
+    u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
+    u20, u21, u22, u23 = u[i + 2, j], u[i + 2, j + 1], u[i + 2, j + 2], u[i + 2, j + 3]
+    u30, u31, u32, u33 = u[i + 3, j], u[i + 3, j + 1], u[i + 3, j + 2], u[i + 3, j + 3]
+    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+    for b in range(n_block):
+        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+        y0[b] += e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
+        y1[b] += e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
+        y2[b] += e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
+        y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+
+
+@njit(**JIT_OPTIONS)
+def _add_upper_tiles(rd, diff, n_block, s2):
+    """s2[i, j] += sum_b rd[i, b] diff[j, b] over the 4 x 4 tiles on and above
+    the diagonal (padded: the row count is a multiple of 4). The diagonal
+    tiles also fill a few entries below the diagonal, which nothing reads."""
+    padded = s2.shape[0]
+    for i in range(0, padded, 4):
+        r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
+        for j in range(i, padded, 4):
+            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
+            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+            for b in range(n_block):
+                p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
+                e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+                a00 += p0 * e0
+                a01 += p0 * e1
+                a02 += p0 * e2
+                a03 += p0 * e3
+                a10 += p1 * e0
+                a11 += p1 * e1
+                a12 += p1 * e2
+                a13 += p1 * e3
+                a20 += p2 * e0
+                a21 += p2 * e1
+                a22 += p2 * e2
+                a23 += p2 * e3
+                a30 += p3 * e0
+                a31 += p3 * e1
+                a32 += p3 * e2
+                a33 += p3 * e3
+            s2[i, j] += a00
+            s2[i, j + 1] += a01
+            s2[i, j + 2] += a02
+            s2[i, j + 3] += a03
+            s2[i + 1, j] += a10
+            s2[i + 1, j + 1] += a11
+            s2[i + 1, j + 2] += a12
+            s2[i + 1, j + 3] += a13
+            s2[i + 2, j] += a20
+            s2[i + 2, j + 1] += a21
+            s2[i + 2, j + 2] += a22
+            s2[i + 2, j + 3] += a23
+            s2[i + 3, j] += a30
+            s2[i + 3, j + 1] += a31
+            s2[i + 3, j + 2] += a32
+            s2[i + 3, j + 3] += a33
+
+
+@njit(**JIT_OPTIONS)
+def _add_upper_rows(rd, diff, n_block, s2):
+    """s2[i, j] += sum_b rd[i, b] diff[j, b] for j >= i, any row count;
+    four columns per sweep, so each load of rd feeds four multiply-adds."""
+    n_features = s2.shape[0]
+    for i in range(n_features):
+        ri = rd[i]
+        j = i
+        while j + 4 <= n_features:
+            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
+            a0 = a1 = a2 = a3 = 0.0
+            for b in range(n_block):
+                r = ri[b]
+                a0 += r * d0[b]
+                a1 += r * d1[b]
+                a2 += r * d2[b]
+                a3 += r * d3[b]
+            s2[i, j] += a0
+            s2[i, j + 1] += a1
+            s2[i, j + 2] += a2
+            s2[i, j + 3] += a3
+            j += 4
+        for jj in range(j, n_features):
+            dj = diff[jj]
+            acc = 0.0
+            for b in range(n_block):
+                acc += ri[b] * dj[b]
+            s2[i, jj] += acc

@@ -97,7 +97,7 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
             _accumulate_full_block(x_t, n_block, resp, shift, nk, s1, s2, diff, rd))
     if code == TIED:
         return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-            _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff))
+            _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd))
     if code == DIAG:
         return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
             _accumulate_diag_block(x_t, n_block, resp, shift, nk, s1, s2))

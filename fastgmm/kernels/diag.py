@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_OPTIONS
-from ._common import LOG_2PI
+from ._common import LOG_2PI, _add_scaled_squares, _block_total
 
 
 def prepare_diag(weights, means, precisions_cholesky):
@@ -40,18 +40,12 @@ def prepare_diag(weights, means, precisions_cholesky):
 @njit(**JIT_OPTIONS)
 def _log_rho_diag_block(x_t, n_block, prec, const, shift, log_rho, diff):
     """log rho_bk = const_k - 1/2 sum_i p_ki (x_bi - mu_ki)^2, eq. (2)."""
-    n_components, n_features = shift.shape
+    n_components = shift.shape[0]
     for k in range(n_components):
         quad = log_rho[k]
         for b in range(n_block):
             quad[b] = 0.0
-        for i in range(n_features):
-            m = shift[k, i]
-            p = prec[k, 0, i]
-            xi = x_t[i]
-            for b in range(n_block):
-                t = xi[b] - m
-                quad[b] += p * (t * t)
+        _add_scaled_squares(x_t, n_block, shift[k], prec[k, 0], quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
@@ -66,9 +60,7 @@ def _accumulate_diag_block(x_t, n_block, resp, shift, nk, s1, s2):
     n_components, n_features = shift.shape
     for k in range(n_components):
         rk = resp[k]
-        total = 0.0
-        for b in range(n_block):
-            total += rk[b]
+        total = _block_total(rk, n_block)
         if total == 0.0:
             continue
         nk[k] += total

@@ -9,7 +9,7 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_OPTIONS
-from ._common import LOG_2PI
+from ._common import LOG_2PI, _add_scaled_squares, _block_total
 
 
 def prepare_spherical(weights, means, precisions_cholesky):
@@ -41,16 +41,12 @@ def prepare_spherical(weights, means, precisions_cholesky):
 def _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho):
     """log rho_bk = const_k - 1/2 p_k ||x_b - mu_k||^2, eq. (2)."""
     n_components, n_features = shift.shape
+    ones = np.ones(n_features)
     for k in range(n_components):
         quad = log_rho[k]
         for b in range(n_block):
             quad[b] = 0.0
-        for i in range(n_features):
-            m = shift[k, i]
-            xi = x_t[i]
-            for b in range(n_block):
-                t = xi[b] - m
-                quad[b] += t * t
+        _add_scaled_squares(x_t, n_block, shift[k], ones, quad)
         c = const[k]
         p = 0.5 * prec[k, 0, 0]
         for b in range(n_block):
@@ -66,9 +62,7 @@ def _accumulate_spherical_block(x_t, n_block, resp, shift, nk, s1, s2):
     n_components, n_features = shift.shape
     for k in range(n_components):
         rk = resp[k]
-        total = 0.0
-        for b in range(n_block):
-            total += rk[b]
+        total = _block_total(rk, n_block)
         if total == 0.0:
             continue
         nk[k] += total

@@ -13,7 +13,16 @@ import numpy as np
 from numba import njit
 
 from .._config import JIT_OPTIONS
-from ._common import LOG_2PI
+from ._common import (
+    LOG_2PI,
+    _add_scaled_squares,
+    _add_triangular_tile,
+    _add_upper_rows,
+    _add_upper_tiles,
+    _block_total,
+    _centre_rows,
+    padded_features,
+)
 
 
 def prepare_tied(weights, means, precisions_cholesky):
@@ -27,8 +36,9 @@ def prepare_tied(weights, means, precisions_cholesky):
 
     Returns
     -------
-    prec : ndarray of shape (1, n_features, n_features)
-    aux : ndarray of shape (n_components, n_features)
+    prec : ndarray of shape (1, padded, padded)
+        U, with zero rows and columns up to ``padded_features(n_features)``.
+    aux : ndarray of shape (n_components, padded)
     const : ndarray of shape (n_components,)
     shift : ndarray of shape (n_components, n_features)
     """
@@ -38,70 +48,75 @@ def prepare_tied(weights, means, precisions_cholesky):
     # Initial weights need not sum to 1 (scikit-learn divides nk by n_samples).
     weights = np.asarray(weights, dtype=np.float64)
     centre = weights @ means / weights.sum()
-    aux = np.ascontiguousarray((means - centre) @ chol)
+    # Zero rows and columns up to a multiple of 4 for the 4 x 4 tiles.
+    padded = padded_features(n_features)
+    prec = np.zeros((1, padded, padded))
+    prec[0, :n_features, :n_features] = chol
+    aux = np.zeros((means.shape[0], padded))
+    aux[:, :n_features] = (means - centre) @ chol
     with np.errstate(divide="ignore"):
         const = np.log(weights) + np.log(np.diag(chol)).sum() - 0.5 * n_features * LOG_2PI
     shift = np.repeat(centre[None], means.shape[0], axis=0)
-    return chol[None], aux, const, shift
+    return prec, aux, const, shift
 
 
 @njit(**JIT_OPTIONS)
 def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||y_b - m_k||^2 with y_b = (x_b - c)^T U, eq. (12).
 
-    y : (n_features, block) holds every y_b.
+    diff, y : (padded, block); y holds every y_b. With a padded size that is
+    a multiple of 4, U^T (x - c) goes in 4 x 4 tiles.
     """
-    n_components, n_features = aux.shape
-    for i in range(n_features):
-        m = shift[0, i]
-        xi = x_t[i]
-        di = diff[i]
-        for b in range(n_block):
-            di[b] = xi[b] - m
-    for j in range(n_features):
-        yj = y[j]
-        for b in range(n_block):
-            yj[b] = 0.0
-        for i in range(j + 1):
-            u = prec[0, i, j]
-            di = diff[i]
+    n_components = aux.shape[0]
+    padded = prec.shape[1]
+    u = prec[0]
+    _centre_rows(x_t, n_block, shift[0], diff)
+    if padded % 4 == 0:
+        for j in range(0, padded, 4):
+            y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             for b in range(n_block):
-                yj[b] += di[b] * u
+                y0[b] = 0.0
+                y1[b] = 0.0
+                y2[b] = 0.0
+                y3[b] = 0.0
+            for i in range(0, j + 4, 4):
+                _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3)
+    else:
+        for j in range(padded):
+            yj = y[j]
+            for b in range(n_block):
+                yj[b] = 0.0
+            for i in range(j + 1):
+                uij = u[i, j]
+                di = diff[i]
+                for b in range(n_block):
+                    yj[b] += di[b] * uij
+    ones = np.ones(padded)
     for k in range(n_components):
         quad = log_rho[k]
         for b in range(n_block):
             quad[b] = 0.0
-        for j in range(n_features):
-            m = aux[k, j]
-            yj = y[j]
-            for b in range(n_block):
-                t = yj[b] - m
-                quad[b] += t * t
+        _add_scaled_squares(y, n_block, aux[k], ones, quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
 
 
 @njit(**JIT_OPTIONS)
-def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff):
+def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to N_k, S1_k = sum r (x - c) and the shared
     S2 = sum w (x - c)(x - c)^T (upper triangle), eq. (13).
 
     S2 does not depend on the responsibilities: it is the weighted scatter of
-    all points about c, as scikit-learn's X^T X is. s2 : (1, n_features, n_features).
+    all points about c, as scikit-learn's X^T X is.
+    s2 : (1, padded, padded); diff, rd : (padded, block), rows past
+    n_features zero.
     """
     n_components, n_features = shift.shape
-    for i in range(n_features):
-        m = shift[0, i]
-        xi = x_t[i]
-        di = diff[i]
-        for b in range(n_block):
-            di[b] = xi[b] - m
+    _centre_rows(x_t, n_block, shift[0], diff)
     for k in range(n_components):
         rk = resp[k]
-        total = 0.0
-        for b in range(n_block):
-            total += rk[b]
+        total = _block_total(rk, n_block)
         if total == 0.0:
             continue
         nk[k] += total
@@ -113,9 +128,10 @@ def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff)
             s1[k, i] += acc
     for i in range(n_features):
         di = diff[i]
-        for j in range(i, n_features):
-            dj = diff[j]
-            acc = 0.0
-            for b in range(n_block):
-                acc += w_block[b] * di[b] * dj[b]
-            s2[0, i, j] += acc
+        ri = rd[i]
+        for b in range(n_block):
+            ri[b] = w_block[b] * di[b]
+    if s2.shape[1] % 4 == 0:
+        _add_upper_tiles(rd, diff, n_block, s2[0])
+    else:
+        _add_upper_rows(rd, diff, n_block, s2[0])

@@ -1,0 +1,103 @@
+"""Regression guard for the engine's operation counts (issue 3).
+
+Speed is measured by the benchmarks, never asserted here. What is asserted is
+what makes the speed: one pass over the data per EM iteration, no per-point
+output computed during a fit, and no (n_samples, n_components) array or copy
+of X allocated by a fit, whatever the init.
+"""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from sklearn.exceptions import ConvergenceWarning
+
+from fastgmm import GaussianMixture, kernels
+
+from .conftest import COVARIANCE_TYPES, make_mixture
+
+INITS = ["kmeans", "k-means++", "random", "random_from_data"]
+
+
+class _Counter:
+    """Wraps a kernels function and counts its calls."""
+
+    def __init__(self, function):
+        self.function = function
+        self.calls = 0
+
+    def __call__(self, *args, **kwargs):
+        self.calls += 1
+        return self.function(*args, **kwargs)
+
+
+@pytest.fixture
+def counted(monkeypatch):
+    counters = {}
+    for name in ("estep_statistics", "resp_statistics", "estimate", "worst_points"):
+        counters[name] = _Counter(getattr(kernels, name))
+        monkeypatch.setattr(kernels, name, counters[name])
+    return counters
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("init_params", INITS)
+def test_one_data_pass_per_iteration(counted, covariance_type, init_params):
+    X = make_mixture(0, n_samples=3000, n_features=3)
+    gmm = GaussianMixture(4, covariance_type=covariance_type, init_params=init_params,
+                          max_iter=7, tol=0, random_state=0)
+    with pytest.warns(ConvergenceWarning):  # max_iter reached
+        gmm.fit(X)
+    assert gmm.n_iter_ == 7
+    assert counted["estep_statistics"].calls == gmm.n_iter_
+    # The init's M-step is one chunked pass; per-point outputs are never made.
+    assert counted["resp_statistics"].calls == 1
+    assert counted["estimate"].calls == 0
+    assert counted["worst_points"].calls == 0
+
+
+def test_n_init_passes_add_up(counted):
+    X = make_mixture(1, n_samples=2000, n_features=2)
+    gmm = GaussianMixture(3, n_init=3, max_iter=4, tol=0, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        gmm.fit(X)
+    assert counted["estep_statistics"].calls == 3 * 4
+    assert counted["resp_statistics"].calls == 3
+
+
+def test_predict_is_one_estimate_pass(counted):
+    X = make_mixture(2, n_samples=2000, n_features=2)
+    gmm = GaussianMixture(3, tol=1e-2, random_state=0).fit(X)
+    before = counted["estep_statistics"].calls
+    gmm.predict(X)
+    gmm.predict_proba(X)
+    gmm.score_samples(X)
+    assert counted["estimate"].calls == 3
+    assert counted["estep_statistics"].calls == before
+
+
+@pytest.mark.parametrize("init_params", INITS)
+def test_fit_allocates_no_n_by_k_array_and_no_copy_of_x(init_params):
+    # Python-side allocations (numpy's, which tracemalloc sees) must stay far
+    # below one (n_samples, n_components) float64 array and below one copy of
+    # X. numba's kernels allocate only O(lanes * K * d) of their own.
+    n_samples, n_features, n_components = 200_000, 16, 16
+    rng = np.random.default_rng(3)
+    centres = rng.normal(scale=4.0, size=(n_components, n_features))
+    X = centres[rng.integers(n_components, size=n_samples)]
+    X += rng.normal(size=X.shape)
+    small = X[:2000].copy()
+    with pytest.warns(ConvergenceWarning):  # compile outside the measurement
+        GaussianMixture(n_components, init_params=init_params, max_iter=2, tol=0,
+                        random_state=0).fit(small)
+    gmm = GaussianMixture(n_components, init_params=init_params, max_iter=3, tol=0,
+                          random_state=0)
+    tracemalloc.start()
+    try:
+        with pytest.warns(ConvergenceWarning):
+            gmm.fit(X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    n_by_k = n_samples * n_components * 8
+    assert peak < min(n_by_k, X.nbytes) / 8, f"peak {peak / 2**20:.1f} MiB"
