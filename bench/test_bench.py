@@ -28,15 +28,19 @@ def test_iteration(benchmark, data, implementation):
 @pytest.mark.parametrize("data", WORKLOAD_PARAMS, indirect=True)
 def test_implementations_agree(data):
     """A benchmark is worthless if the answers differ: after the same iterations
-    from the same start, fastgmm and scikit-learn reach the reference's
-    log-likelihood within 1e-6 relative. On float32 data scikit-learn computes
-    in float32 and drifts by up to ~1e-4 at d=64 (its error, measured against
-    the float64 reference), so it gets 1e-3 there; fastgmm keeps 1e-6."""
+    from the same start, fastgmm and scikit-learn reach the float64 reference's
+    log-likelihood within 1e-6 relative on float64 data. On float32 data both
+    multiply in float32: fastgmm is held to issue 3's float32 criterion, 1e-5
+    (it measured 3.7e-6 at d=64, where 64-term float32 sums set the error);
+    scikit-learn, which also rounds its means and sums in float32, drifts by up
+    to ~1e-4 at d=64 and gets 1e-3."""
     workload, X, init = data
     bounds = measure.lower_bounds(X, workload, init)
-    np.testing.assert_allclose(bounds["fastgmm"], bounds["reference"], rtol=1e-6)
-    rtol = 1e-3 if workload.dtype == "float32" else 1e-6
-    np.testing.assert_allclose(bounds["sklearn"], bounds["reference"], rtol=rtol)
+    float32 = workload.dtype == "float32"
+    np.testing.assert_allclose(bounds["fastgmm"], bounds["reference"],
+                               rtol=1e-5 if float32 else 1e-6)
+    np.testing.assert_allclose(bounds["sklearn"], bounds["reference"],
+                               rtol=1e-3 if float32 else 1e-6)
 
 
 @pytest.mark.parametrize("data", WORKLOAD_PARAMS, indirect=True)

@@ -84,12 +84,14 @@ SCRIPT = textwrap.dedent(
 
     # (n_samples, n_features, n_components): one and two points, one feature,
     # one component, more components than points; a last block of one point,
-    # and partial last blocks of the mid-size (9 features) and smallest
-    # (150 features) blocks; one, two and three lanes (4095, 4096, 6151 points).
-    assert block_size(150) == 16 < block_size(9) < block_size(2)
+    # and partial last blocks of both block sizes, with feature counts for the
+    # row loops (2, 9), the 4 x 4 tiles (8) and padded tiles (17 -> 20,
+    # 50 -> 52); one, two and three lanes (4095, 4096, 6151 points).
+    assert block_size(9) == block_size(17) < block_size(50) == block_size(2)
     SHAPES = [
         (1, 1, 1), (2, 1, 1), (1, 3, 3), (2, 2, 2), (17, 1, 4),
-        (block_size(2) + 1, 2, 3), (2 * block_size(9) + 5, 9, 2), (3 * block_size(150) + 4, 150, 2),
+        (block_size(2) + 1, 2, 3), (2 * block_size(9) + 5, 9, 2), (block_size(8) + 3, 8, 3),
+        (block_size(17) + 7, 17, 2), (block_size(50) + 4, 50, 2),
         (4095, 3, 2), (4096, 2, 3), (6151, 3, 4),
     ]
     lanes_seen = set()

@@ -86,14 +86,28 @@ def second_moment_shape(covariance_type, n_components, n_features):
     }[covariance_type]
 
 
-def _writable(array):
+def _writable(array, dtype=np.float64):
     # Numba compiles separate code for read-only arrays; never hand it one.
-    return np.require(array, dtype=np.float64, requirements=("C", "W"))
+    return np.require(array, dtype=dtype, requirements=("C", "W"))
 
 
-def _prepare(covariance_type, weights, means, precisions_cholesky):
-    prepared = _PREPARE[covariance_type](weights, means, precisions_cholesky)
-    return tuple(_writable(a) for a in prepared)
+def compute_dtype(X, *params):
+    """The precision the kernels work in: float32 only when X and every
+    parameter are float32 (DESIGN section 4), as scikit-learn would compute.
+
+    Sums are always accumulated in float64.
+    """
+    dtypes = [X.dtype] + [np.asarray(p).dtype for p in params]
+    return np.dtype(np.float32) if all(d == np.float32 for d in dtypes) else np.dtype(np.float64)
+
+
+def _prepare(covariance_type, weights, means, precisions_cholesky, dtype):
+    # Only U is rounded to the compute dtype. The means (and tied's m_k) stay
+    # float64, so x - mu is formed in float64 before it is rounded: rounding
+    # the means of float32 data far from 0 would move the density by far more
+    # than float32 arithmetic on the differences does.
+    prec, aux, const, shift = _PREPARE[covariance_type](weights, means, precisions_cholesky)
+    return _writable(prec, dtype), _writable(aux), _writable(const), _writable(shift)
 
 
 def _weights_or_empty(sample_weight):
@@ -189,7 +203,7 @@ def estep_statistics(X, sample_weight, covariance_type, weights, means, precisio
     weight : float
         sum_n w_n.
     """
-    prepared = _prepare(covariance_type, weights, means, precisions_cholesky)
+    prepared = _prepare(covariance_type, weights, means, precisions_cholesky, compute_dtype(X))
     lanes = _run_pass(X, sample_weight, covariance_type, prepared)
     nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes[:5])
     return nk, s1, s2, prepared[3], log_likelihood, weight
@@ -213,7 +227,9 @@ def resp_statistics(X, sample_weight, resp, shift, covariance_type):
     """
     shift = _writable(shift)
     n_components = shift.shape[0]
-    unused = (np.empty((n_components, 0, 0)), shift, np.empty(n_components), shift)
+    # U is unused here; its dtype sets the compute dtype, as in the E-step.
+    unused = (np.empty((n_components, 0, 0), dtype=compute_dtype(X)), shift,
+              np.empty(n_components), shift)
     lanes = _run_pass(X, sample_weight, covariance_type, unused,
                       given_resp=np.ascontiguousarray(resp, dtype=np.float64))
     nk, s1, s2, log_likelihood, weight = _reduce_lanes(lanes[:5])
@@ -240,7 +256,8 @@ def estimate(X, covariance_type, weights, means, precisions_cholesky,
     log_norm : ndarray of shape (n_samples,) or None
     labels : ndarray of shape (n_samples,) int64 or None
     """
-    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky)
+    dtype = compute_dtype(X, means) if np.dtype(out_dtype) == np.float32 else np.dtype(np.float64)
+    prec, aux, const, shift = _prepare(covariance_type, weights, means, precisions_cholesky, dtype)
     n_samples = X.shape[0]
     n_components = shift.shape[0]
     out_resp = np.empty((n_samples if resp else 0, n_components), dtype=out_dtype)
@@ -274,7 +291,7 @@ def worst_points(X, sample_weight, covariance_type, weights, means, precisions_c
         Sorted from the lowest log p(x) up.
     log_norm : ndarray of shape (m,)
     """
-    prepared = _prepare(covariance_type, weights, means, precisions_cholesky)
+    prepared = _prepare(covariance_type, weights, means, precisions_cholesky, compute_dtype(X))
     lane_norm, lane_index = _run_pass(X, sample_weight, covariance_type, prepared,
                                       statistics=False, n_worst=n_worst)[5:]
     norm, index = lane_norm.ravel(), lane_index.ravel()

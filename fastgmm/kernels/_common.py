@@ -20,11 +20,16 @@ FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
 
 
 def block_size(n_features):
-    """Points per block: the block's feature-major buffers stay within L1/L2.
+    """Points per block.
 
-    Depends on the problem only, never on the thread count.
+    Measured on W1-W4 (docs/benchmarks.md): 128 points keep a block's
+    buffers near L1 for a few dozen features; with very few features, or
+    many, longer sweeps pay for the per-block and per-tile setup (at d = 64,
+    256 points are 1.8x faster than 32). Depends on the problem only, never
+    on the thread count.
     """
-    return int(max(16, min(256, 2048 // max(int(n_features), 1))))
+    n_features = int(n_features)
+    return 256 if n_features <= 4 or n_features >= 48 else 128
 
 
 def padded_features(n_features):
@@ -250,12 +255,13 @@ def _add_upper_tiles(rd, diff, n_block, s2):
     the diagonal (padded: the row count is a multiple of 4). The diagonal
     tiles also fill a few entries below the diagonal, which nothing reads."""
     padded = s2.shape[0]
+    zero = rd.dtype.type(0)  # partial sums of a block in the compute dtype
     for i in range(0, padded, 4):
         r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
         for j in range(i, padded, 4):
             d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
-            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = 0.0
-            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = 0.0
+            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
+            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero
             for b in range(n_block):
                 p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
                 e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
@@ -303,7 +309,7 @@ def _add_upper_rows(rd, diff, n_block, s2):
         j = i
         while j + 4 <= n_features:
             d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
-            a0 = a1 = a2 = a3 = 0.0
+            a0 = a1 = a2 = a3 = rd.dtype.type(0)
             for b in range(n_block):
                 r = ri[b]
                 a0 += r * d0[b]

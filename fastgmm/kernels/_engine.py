@@ -31,14 +31,15 @@ from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 
 @njit(**JIT_OPTIONS)
-def _block_buffers(n_features, padded, n_components, block):
+def _block_buffers(n_features, padded, n_components, block, dtype):
     """One lane's scratch: x_t (features x block), diff and y (padded x
-    block, zero so that padding rows stay zero), log_rho (components x
-    block), w_block, log_norm and scratch (block)."""
+    block, zero so that padding rows stay zero) in the compute dtype;
+    log_rho (components x block), w_block, log_norm and scratch (block) in
+    float64."""
     return (
-        np.empty((n_features, block)),
-        np.zeros((padded, block)),
-        np.zeros((max(padded, 4), block)),
+        np.empty((n_features, block), dtype),
+        np.zeros((padded, block), dtype),
+        np.zeros((max(padded, 4), block), dtype),
         np.empty((n_components, block)),
         np.empty(block),
         np.empty(block),
@@ -125,6 +126,8 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     X : ndarray of shape (n_samples, n_features), float32 or float64
     sample_weight : ndarray of shape (n_samples,) or (0,) for unit weights
     prec, aux, const, shift : per-iteration constants (see the type modules)
+        ``prec`` in the compute dtype (float32 work for float32 data and
+        model, float64 otherwise), the others float64.
     given_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
         Responsibilities, not yet multiplied by the sample weights.
     s2_shape : tuple of 3 ints
@@ -175,7 +178,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
         x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
-            n_features, padded, n_components, block
+            n_features, padded, n_components, block, prec.dtype
         )
         kept_norm = lane_worst[lane]
         kept_index = lane_index[lane]

@@ -41,7 +41,7 @@ def prepare_spherical(weights, means, precisions_cholesky):
 def _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho):
     """log rho_bk = const_k - 1/2 p_k ||x_b - mu_k||^2, eq. (2)."""
     n_components, n_features = shift.shape
-    ones = np.ones(n_features)
+    ones = np.ones(n_features, x_t.dtype)
     for k in range(n_components):
         quad = log_rho[k]
         for b in range(n_block):

@@ -91,7 +91,7 @@ def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                 di = diff[i]
                 for b in range(n_block):
                     yj[b] += di[b] * uij
-    ones = np.ones(padded)
+    ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
         for b in range(n_block):
