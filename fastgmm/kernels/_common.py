@@ -250,15 +250,64 @@ def _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3):
 
 
 @njit(**JIT_OPTIONS)
+def _add_diagonal_triangular_tile(diff, u, i, n_block, y0, y1, y2, y3):
+    """``_add_triangular_tile`` for a tile on U's diagonal (j = i), whose
+    entries below the diagonal are zero: 10 multiply-adds instead of 16."""
+    u00, u01, u02, u03 = u[i, i], u[i, i + 1], u[i, i + 2], u[i, i + 3]
+    u11, u12, u13 = u[i + 1, i + 1], u[i + 1, i + 2], u[i + 1, i + 3]
+    u22, u23 = u[i + 2, i + 2], u[i + 2, i + 3]
+    u33 = u[i + 3, i + 3]
+    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+    for b in range(n_block):
+        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+        y0[b] += e0 * u00
+        y1[b] += e0 * u01 + e1 * u11
+        y2[b] += e0 * u02 + e1 * u12 + e2 * u22
+        y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+
+
+@njit(**JIT_OPTIONS)
+def _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero):
+    """The diagonal 4 x 4 tile of ``_add_upper_tiles``: only its 10 entries
+    on and above the diagonal."""
+    r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
+    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+    a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = zero
+    for b in range(n_block):
+        p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
+        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+        a00 += p0 * e0
+        a01 += p0 * e1
+        a02 += p0 * e2
+        a03 += p0 * e3
+        a11 += p1 * e1
+        a12 += p1 * e2
+        a13 += p1 * e3
+        a22 += p2 * e2
+        a23 += p2 * e3
+        a33 += p3 * e3
+    s2[i, i] += a00
+    s2[i, i + 1] += a01
+    s2[i, i + 2] += a02
+    s2[i, i + 3] += a03
+    s2[i + 1, i + 1] += a11
+    s2[i + 1, i + 2] += a12
+    s2[i + 1, i + 3] += a13
+    s2[i + 2, i + 2] += a22
+    s2[i + 2, i + 3] += a23
+    s2[i + 3, i + 3] += a33
+
+
+@njit(**JIT_OPTIONS)
 def _add_upper_tiles(rd, diff, n_block, s2):
-    """s2[i, j] += sum_b rd[i, b] diff[j, b] over the 4 x 4 tiles on and above
-    the diagonal (padded: the row count is a multiple of 4). The diagonal
-    tiles also fill a few entries below the diagonal, which nothing reads."""
+    """s2[i, j] += sum_b rd[i, b] diff[j, b] for j >= i, in 4 x 4 tiles
+    (padded: the row count is a multiple of 4)."""
     padded = s2.shape[0]
     zero = rd.dtype.type(0)  # partial sums of a block in the compute dtype
     for i in range(0, padded, 4):
+        _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero)
         r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
-        for j in range(i, padded, 4):
+        for j in range(i + 4, padded, 4):
             d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
             a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
             a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero

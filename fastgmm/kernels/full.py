@@ -16,6 +16,7 @@ from numba import njit
 from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
+    _add_diagonal_triangular_tile,
     _add_triangular_tile,
     _add_upper_rows,
     _add_upper_tiles,
@@ -99,9 +100,11 @@ def _log_rho_full_tiled(x_t, n_block, prec, const, shift, log_rho, diff, y):
                 y1[b] = 0.0
                 y2[b] = 0.0
                 y3[b] = 0.0
-            # U is upper triangular: rows past column j + 3 add nothing.
-            for i in range(0, j + 4, 4):
+            # U is upper triangular: rows past column j + 3 add nothing, and the
+            # diagonal tile is itself triangular.
+            for i in range(0, j, 4):
                 _add_triangular_tile(diff, prec[k], i, j, n_block, y0, y1, y2, y3)
+            _add_diagonal_triangular_tile(diff, prec[k], j, n_block, y0, y1, y2, y3)
             for b in range(n_block):
                 quad[b] += y0[b] * y0[b] + y1[b] * y1[b] + y2[b] * y2[b] + y3[b] * y3[b]
         c = const[k]

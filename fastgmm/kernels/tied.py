@@ -16,6 +16,7 @@ from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_scaled_squares,
+    _add_diagonal_triangular_tile,
     _add_triangular_tile,
     _add_upper_rows,
     _add_upper_tiles,
@@ -79,8 +80,9 @@ def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                 y1[b] = 0.0
                 y2[b] = 0.0
                 y3[b] = 0.0
-            for i in range(0, j + 4, 4):
+            for i in range(0, j, 4):
                 _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3)
+            _add_diagonal_triangular_tile(diff, u, j, n_block, y0, y1, y2, y3)
     else:
         for j in range(padded):
             yj = y[j]
