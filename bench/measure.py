@@ -101,6 +101,30 @@ def dgemm_gflops(n=4096, rounds=3):
     return 2 * n**3 / np.median(times) / 1e9
 
 
+def exp_rate(n=1 << 24, rounds=3):
+    """Exponentials per second of fastgmm's vectorised exp on all numba
+    threads: the floor for workloads where exp dominates (W1, W4), which
+    need N * K of them per EM iteration."""
+    from numba import njit, prange
+
+    from fastgmm.kernels._common import _exp
+
+    @njit(parallel=True, fastmath={"contract"})
+    def exps(values, out):
+        for i in prange(values.shape[0]):
+            out[i] = _exp(values[i])
+
+    values = -np.random.default_rng(0).random(n) * 30.0
+    out = np.empty_like(values)
+    exps(values, out)
+    times = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        exps(values, out)
+        times.append(time.perf_counter() - start)
+    return n / float(np.median(times))
+
+
 def machine_info():
     """CPU, threads, BLAS build and versions, for every table of results."""
     from threadpoolctl import threadpool_info

@@ -54,6 +54,8 @@ def run(mode, log=print):
         compile=[], command=" ".join(["python -m bench.report"] + sys.argv[1:]))
     log(f"machine: {results['machine']}")
     log(f"dgemm peak: {results['dgemm_gflops']:.1f} GFLOP/s")
+    results["exp_per_second"] = measure.exp_rate(n=1 << 16 if mode == "smoke" else 1 << 24)
+    log(f"vectorised exp: {results['exp_per_second'] / 1e9:.2f} Gexp/s")
     for workload in _select(mode):
         X, init = make_data(workload)
         measure.warm_up(workload, X, init)
@@ -199,6 +201,42 @@ def _plots(results, out_dir):
     return files
 
 
+def _derived_lines(results):
+    """Figures computed from the table: float32 against float64, time
+    against the exp floor, and time per point against N."""
+    rows = results["workloads"]
+    lines = []
+    for r in rows:
+        w = r["workload"]
+        if w["dtype"] != "float32":
+            continue
+        twin = next((o for o in rows if o["workload"]["dtype"] == "float64"
+                     and all(o["workload"][k] == w[k] for k in
+                             ("n_samples", "n_features", "n_components", "covariance_type"))), None)
+        if twin is not None:
+            lb32, lb64 = r["fastgmm"]["lower_bound"], twin["fastgmm"]["lower_bound"]
+            lines.append(f"- float32 {r['label']}: {twin['fastgmm']['seconds'] / r['fastgmm']['seconds']:.2f}x "
+                         f"faster than float64; lower bounds differ by {abs(lb32 - lb64) / abs(lb64):.1e} "
+                         "relative.")
+    rate = results.get("exp_per_second")
+    if rate:
+        for r in rows:
+            w = r["workload"]
+            if w["name"] in ("W1", "W4"):
+                floor = w["n_samples"] * w["n_components"] / rate
+                lines.append(f"- {r['label']}: {r['fastgmm']['seconds'] * 1e3:.1f} ms per iteration "
+                             f"against {floor * 1e3:.1f} ms for its N*K exponentials alone at "
+                             f"{rate / 1e9:.2f} Gexp/s ({r['fastgmm']['seconds'] / floor:.1f}x the floor).")
+    scaling = sorted((r["workload"]["n_samples"], r["fastgmm"]["seconds"] / r["workload"]["n_samples"])
+                     for r in rows if r["workload"]["name"] == "W7")
+    if len(scaling) > 1:
+        per_point = [s for _, s in scaling]
+        lines.append(f"- W7 time per point from N={scaling[0][0]:,} to N={scaling[-1][0]:,}: "
+                     + ", ".join(f"{s * 1e9:.0f} ns" for s in per_point)
+                     + f" (spread {100 * (max(per_point) / min(per_point) - 1):.0f}%).")
+    return ["", "Derived figures:", ""] + lines if lines else []
+
+
 def render(results, out_dir):
     """Write benchmarks.md (and the PNG plots) into ``out_dir``."""
     out_dir = pathlib.Path(out_dir)
@@ -230,6 +268,7 @@ def render(results, out_dir):
             f"{sk / f:.1f}x | {r['gflops']:.1f} | {100 * r['fraction_of_peak']:.0f}% | "
             f"{r['max_relative_disagreement']:.1e}"
             f"{' FAIL: ' + ', '.join(r['disagrees']) if r.get('disagrees') else ''} |")
+    lines += _derived_lines(results)
     if results["threads"]:
         t = {row["threads"]: row["seconds"] for row in results["threads"]}
         lines += ["", f"Threads ({results['threads'][0]['label']}): 1 thread {t[1] * 1e3:.1f} ms, "

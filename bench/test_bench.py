@@ -78,6 +78,16 @@ def test_machine_info_and_peak():
     assert measure.dgemm_gflops(n=256, rounds=1) > 0
 
 
+def test_exp_rate_measures_the_kernels_exp():
+    # The floor is only meaningful if the timed exp is the kernels' own: it
+    # must agree with numpy's to the 1 ulp tests/test_exp.py asserts.
+    from fastgmm.kernels._common import _exp
+
+    values = -np.linspace(0.0, 700.0, 1001)
+    np.testing.assert_allclose([_exp(v) for v in values], np.exp(values), rtol=2.3e-16)
+    assert measure.exp_rate(n=1 << 12, rounds=1) > 0
+
+
 def test_report_smoke(tmp_path):
     """The report command runs end to end and writes its page and plots."""
     from . import report
