@@ -136,6 +136,13 @@ def _short_label(w):
         " f32" if w["dtype"] == "float32" else "")
 
 
+def _save(plt, fig, out_dir, name):
+    fig.tight_layout()
+    fig.savefig(out_dir / name, dpi=110)
+    plt.close(fig)
+    return name
+
+
 def _plots(results, out_dir):
     import matplotlib
 
@@ -157,10 +164,7 @@ def _plots(results, out_dir):
     ax.set_title("fastgmm speedup per EM iteration (higher is better)")
     ax.axhline(1, color="black", lw=0.8)
     ax.legend()
-    fig.tight_layout()
-    files["speedup"] = "benchmarks_speedup.png"
-    fig.savefig(out_dir / files["speedup"], dpi=110)
-    plt.close(fig)
+    files["speedup"] = _save(plt, fig, out_dir, "benchmarks_speedup.png")
 
     fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows)), 4.2))
     ax.bar(x, [r["gflops"] for r in rows], 0.6, label="fastgmm")
@@ -169,10 +173,7 @@ def _plots(results, out_dir):
     ax.set_ylabel("GFLOP/s")
     ax.set_title("Achieved GFLOP/s per EM iteration against the float64 dgemm peak")
     ax.legend()
-    fig.tight_layout()
-    files["gflops"] = "benchmarks_gflops.png"
-    fig.savefig(out_dir / files["gflops"], dpi=110)
-    plt.close(fig)
+    files["gflops"] = _save(plt, fig, out_dir, "benchmarks_gflops.png")
 
     scaling = [r for r in rows if r["workload"]["name"] == "W7"]
     if scaling:
@@ -185,10 +186,7 @@ def _plots(results, out_dir):
         ax.set_title("Time per iteration against N (W7: d=16, K=16, full)")
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
-        fig.tight_layout()
-        files["scaling"] = "benchmarks_scaling.png"
-        fig.savefig(out_dir / files["scaling"], dpi=110)
-        plt.close(fig)
+        files["scaling"] = _save(plt, fig, out_dir, "benchmarks_scaling.png")
 
     if results["memory"]:
         fig, ax = plt.subplots(figsize=(6, 4))
@@ -203,10 +201,7 @@ def _plots(results, out_dir):
         ax.set_ylabel("peak RSS over loaded data (MiB)")
         ax.set_title("Peak memory of a fit (d=16, K=16, full)")
         ax.legend()
-        fig.tight_layout()
-        files["memory"] = "benchmarks_memory.png"
-        fig.savefig(out_dir / files["memory"], dpi=110)
-        plt.close(fig)
+        files["memory"] = _save(plt, fig, out_dir, "benchmarks_memory.png")
     return files
 
 

@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
-from .kernels._common import block_size, lane_count
+from .kernels._common import _lane_bounds, block_size, lane_count
 from .kernels.kmeans import _first_centre, _kmeans_pass, _seeding_search
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
@@ -62,7 +62,6 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
     """numpy's ``searchsorted(cumsum(w * d), targets)``, lane by lane."""
     n_samples = X.shape[0]
     n_lanes, block = _lanes(X, centres.shape[0])
-    bounds = [(lane * n_samples) // n_lanes for lane in range(n_lanes + 1)]
     prefix = np.concatenate(([0.0], np.cumsum(lane_potential)))
     index = np.full(len(targets), n_samples - 1, dtype=np.int64)
     order = np.argsort(targets, kind="stable")
@@ -72,9 +71,10 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
         if lane >= n_lanes:
             continue  # beyond the total by rounding: numpy's clip to the last row
         chosen = lane_of == lane
+        start, stop = _lane_bounds(n_samples, n_lanes, lane)
         found = _seeding_search(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), closest, bounds[lane], bounds[lane + 1], prefix[lane],
+            int(n_centres), closest, start, stop, prefix[lane],
             np.ascontiguousarray(sorted_targets[chosen]), block,
         )
         index[order[chosen]] = found

@@ -267,6 +267,34 @@ def _add_diagonal_triangular_tile(diff, u, i, n_block, y0, y1, y2, y3):
 
 
 @njit(**JIT_OPTIONS)
+def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
+    """Columns j..j+3 of diff^T U for upper-triangular U, in 4 x 4 tiles:
+    rows past column j + 3 add nothing, and the diagonal tile is itself
+    triangular."""
+    for b in range(n_block):
+        y0[b] = 0.0
+        y1[b] = 0.0
+        y2[b] = 0.0
+        y3[b] = 0.0
+    for i in range(0, j, 4):
+        _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3)
+    _add_diagonal_triangular_tile(diff, u, j, n_block, y0, y1, y2, y3)
+
+
+@njit(**JIT_OPTIONS)
+def _triangular_column(diff, u, j, n_block, yj):
+    """Column j of diff^T U for upper-triangular U, one row at a time (any
+    feature count)."""
+    for b in range(n_block):
+        yj[b] = 0.0
+    for i in range(j + 1):
+        uij = u[i, j]
+        di = diff[i]
+        for b in range(n_block):
+            yj[b] += di[b] * uij
+
+
+@njit(**JIT_OPTIONS)
 def _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero):
     """The diagonal 4 x 4 tile of ``_add_upper_tiles``: only its 10 entries
     on and above the diagonal."""

@@ -16,12 +16,12 @@ from numba import njit
 from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
-    _add_diagonal_triangular_tile,
-    _add_triangular_tile,
     _add_upper_rows,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
+    _triangular_column,
+    _triangular_columns,
     padded_features,
 )
 
@@ -68,13 +68,7 @@ def _log_rho_full_rows(x_t, n_block, prec, const, shift, log_rho, diff, y):
         for b in range(n_block):
             quad[b] = 0.0
         for j in range(n_features):
-            for b in range(n_block):
-                yj[b] = 0.0
-            for i in range(j + 1):
-                u = prec[k, i, j]
-                di = diff[i]
-                for b in range(n_block):
-                    yj[b] += di[b] * u
+            _triangular_column(diff, prec[k], j, n_block, yj)
             for b in range(n_block):
                 quad[b] += yj[b] * yj[b]
         c = const[k]
@@ -95,16 +89,7 @@ def _log_rho_full_tiled(x_t, n_block, prec, const, shift, log_rho, diff, y):
         for b in range(n_block):
             quad[b] = 0.0
         for j in range(0, padded, 4):
-            for b in range(n_block):
-                y0[b] = 0.0
-                y1[b] = 0.0
-                y2[b] = 0.0
-                y3[b] = 0.0
-            # U is upper triangular: rows past column j + 3 add nothing, and the
-            # diagonal tile is itself triangular.
-            for i in range(0, j, 4):
-                _add_triangular_tile(diff, prec[k], i, j, n_block, y0, y1, y2, y3)
-            _add_diagonal_triangular_tile(diff, prec[k], j, n_block, y0, y1, y2, y3)
+            _triangular_columns(diff, prec[k], j, n_block, y0, y1, y2, y3)
             for b in range(n_block):
                 quad[b] += y0[b] * y0[b] + y1[b] * y1[b] + y2[b] * y2[b] + y3[b] * y3[b]
         c = const[k]

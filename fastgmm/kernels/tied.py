@@ -16,12 +16,12 @@ from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_scaled_squares,
-    _add_diagonal_triangular_tile,
-    _add_triangular_tile,
     _add_upper_rows,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
+    _triangular_column,
+    _triangular_columns,
     padded_features,
 )
 
@@ -74,25 +74,10 @@ def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
     _centre_rows(x_t, n_block, shift[0], diff)
     if padded % 4 == 0:
         for j in range(0, padded, 4):
-            y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
-            for b in range(n_block):
-                y0[b] = 0.0
-                y1[b] = 0.0
-                y2[b] = 0.0
-                y3[b] = 0.0
-            for i in range(0, j, 4):
-                _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3)
-            _add_diagonal_triangular_tile(diff, u, j, n_block, y0, y1, y2, y3)
+            _triangular_columns(diff, u, j, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
     else:
         for j in range(padded):
-            yj = y[j]
-            for b in range(n_block):
-                yj[b] = 0.0
-            for i in range(j + 1):
-                uij = u[i, j]
-                di = diff[i]
-                for b in range(n_block):
-                    yj[b] += di[b] * uij
+            _triangular_column(diff, u, j, n_block, y[j])
     ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
