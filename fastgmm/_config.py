@@ -7,6 +7,7 @@ file spells out ``fastmath=`` itself.
 from contextlib import contextmanager
 
 import numba
+from numba.core.cpu_options import ParallelOptions
 
 # Never "nnan"/"ninf": log-sum-exp relies on -inf for zero-weight components.
 # "afn" is left out too: approximate exp/log would cost the 1e-10 parity.
@@ -15,6 +16,18 @@ FASTMATH_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
 # Options shared by every kernel. error_model="numpy" drops Python's
 # ZeroDivisionError checks from the inner loops.
 JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
+
+# Parallel drivers: only the explicit prange loop runs in parallel. numba
+# would otherwise turn each np.zeros or np.full of the lane accumulators into
+# a parfor of its own, and every parfor costs about a second of compile.
+# (A ParallelOptions, not a dict: numba empties a dict as it reads it.)
+PARALLEL_JIT_OPTIONS = dict(
+    JIT_OPTIONS,
+    parallel=ParallelOptions(dict(
+        comprehension=False, reduction=False, inplace_binop=False, setitem=False,
+        numpy=False, stencil=False, fusion=False, prange=True,
+    )),
+)
 
 # The polynomial exp keeps its two-constant range reduction only if LLVM may
 # not reassociate it: contraction (FMA) alone. It is inlined into callers.

@@ -34,12 +34,12 @@ def block_size(n_features):
 
 def padded_features(n_features):
     """Rows of the feature-major block buffers and of the full-covariance
-    tiles: n_features rounded up to a multiple of 4 where 4 x 4 tiles pay
-    (n_features a multiple of 4, or at least 16), else n_features."""
-    n_features = int(n_features)
-    if n_features % 4 == 0 or n_features < 16:
-        return n_features
-    return (n_features + 3) // 4 * 4
+    tiles: n_features rounded up to a multiple of 4.
+
+    The zero padding lets full and tied work in 4 x 4 register tiles at
+    every size, so the kernels carry one code path, and compile once.
+    """
+    return (int(n_features) + 3) // 4 * 4
 
 
 def lane_count(n_samples, n_components, accumulator_size):
@@ -282,19 +282,6 @@ def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
 
 
 @njit(**JIT_OPTIONS)
-def _triangular_column(diff, u, j, n_block, yj):
-    """Column j of diff^T U for upper-triangular U, one row at a time (any
-    feature count)."""
-    for b in range(n_block):
-        yj[b] = 0.0
-    for i in range(j + 1):
-        uij = u[i, j]
-        di = diff[i]
-        for b in range(n_block):
-            yj[b] += di[b] * uij
-
-
-@njit(**JIT_OPTIONS)
 def _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero):
     """The diagonal 4 x 4 tile of ``_add_upper_tiles``: only its 10 entries
     on and above the diagonal."""
@@ -374,33 +361,3 @@ def _add_upper_tiles(rd, diff, n_block, s2):
             s2[i + 3, j + 1] += a31
             s2[i + 3, j + 2] += a32
             s2[i + 3, j + 3] += a33
-
-
-@njit(**JIT_OPTIONS)
-def _add_upper_rows(rd, diff, n_block, s2):
-    """s2[i, j] += sum_b rd[i, b] diff[j, b] for j >= i, any row count;
-    four columns per sweep, so each load of rd feeds four multiply-adds."""
-    n_features = s2.shape[0]
-    for i in range(n_features):
-        ri = rd[i]
-        j = i
-        while j + 4 <= n_features:
-            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
-            a0 = a1 = a2 = a3 = rd.dtype.type(0)
-            for b in range(n_block):
-                r = ri[b]
-                a0 += r * d0[b]
-                a1 += r * d1[b]
-                a2 += r * d2[b]
-                a3 += r * d3[b]
-            s2[i, j] += a0
-            s2[i, j + 1] += a1
-            s2[i, j + 2] += a2
-            s2[i, j + 3] += a3
-            j += 4
-        for jj in range(j, n_features):
-            dj = diff[jj]
-            acc = 0.0
-            for b in range(n_block):
-                acc += ri[b] * dj[b]
-            s2[i, jj] += acc

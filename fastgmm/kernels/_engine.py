@@ -15,7 +15,7 @@ from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
 
-from .._config import JIT_OPTIONS
+from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
@@ -106,7 +106,7 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
         _accumulate_spherical_block(x_t, n_block, resp, shift, nk, s1, s2))
 
 
-@njit(parallel=True, **JIT_OPTIONS)
+@njit(**PARALLEL_JIT_OPTIONS)
 def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, n_lanes, block,
           out_resp, out_log_norm, out_labels, n_worst):
     """One parallel pass over X: every job of the kernels, chosen by arguments.

@@ -5,9 +5,9 @@ Parameter layout used by the drivers in ``_engine``:
 p = ``padded_features(n_features)``; ``shift`` is the current means (the
 centre of the shifted sums); ``aux`` is unused.
 
-When p is a multiple of 4 the block functions work in 4 x 4 register tiles:
+The block functions work in 4 x 4 register tiles (p is a multiple of 4):
 each load of a point's coordinates feeds four multiply-adds, and the partial
-sums stay in registers. Other sizes use plain row loops.
+sums stay in registers.
 """
 
 import numpy as np
@@ -16,11 +16,9 @@ from numba import njit
 from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
-    _add_upper_rows,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
-    _triangular_column,
     _triangular_columns,
     padded_features,
 )
@@ -58,28 +56,14 @@ def prepare_full(weights, means, precisions_cholesky):
 
 
 @njit(**JIT_OPTIONS)
-def _log_rho_full_rows(x_t, n_block, prec, const, shift, log_rho, diff, y):
-    """``_log_rho_full_block`` one column of U at a time; y's row 0 is scratch."""
-    n_components, n_features = shift.shape
-    yj = y[0]
-    for k in range(n_components):
-        _centre_rows(x_t, n_block, shift[k], diff)
-        quad = log_rho[k]
-        for b in range(n_block):
-            quad[b] = 0.0
-        for j in range(n_features):
-            _triangular_column(diff, prec[k], j, n_block, yj)
-            for b in range(n_block):
-                quad[b] += yj[b] * yj[b]
-        c = const[k]
-        for b in range(n_block):
-            quad[b] = c - 0.5 * quad[b]
+def _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y):
+    """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
+    in 4 x 4 tiles of U.
 
-
-@njit(**JIT_OPTIONS)
-def _log_rho_full_tiled(x_t, n_block, prec, const, shift, log_rho, diff, y):
-    """``_log_rho_full_block`` in 4 x 4 tiles of U; rows of ``diff`` past
-    n_features are zero, and y's first 4 rows are scratch."""
+    x_t : (n_features, block); diff, y : (padded, block), rows of ``diff``
+    past n_features zero, y's first 4 rows scratch;
+    log_rho : (n_components, block).
+    """
     n_components = shift.shape[0]
     padded = prec.shape[1]
     y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
@@ -95,19 +79,6 @@ def _log_rho_full_tiled(x_t, n_block, prec, const, shift, log_rho, diff, y):
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
-
-
-@njit(**JIT_OPTIONS)
-def _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y):
-    """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3).
-
-    x_t : (n_features, block); diff, y : (padded, block);
-    log_rho : (n_components, block).
-    """
-    if prec.shape[1] % 4 == 0:
-        _log_rho_full_tiled(x_t, n_block, prec, const, shift, log_rho, diff, y)
-    else:
-        _log_rho_full_rows(x_t, n_block, prec, const, shift, log_rho, diff, y)
 
 
 @njit(**JIT_OPTIONS)
@@ -135,7 +106,4 @@ def _accumulate_full_block(x_t, n_block, resp, shift, nk, s1, s2, diff, rd):
                 ri[b] = rk[b] * di[b]
                 acc += ri[b]
             s1[k, i] += acc
-        if s2.shape[1] % 4 == 0:
-            _add_upper_tiles(rd, diff, n_block, s2[k])
-        else:
-            _add_upper_rows(rd, diff, n_block, s2[k])
+        _add_upper_tiles(rd, diff, n_block, s2[k])

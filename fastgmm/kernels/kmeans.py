@@ -12,7 +12,7 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_OPTIONS
+from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import _lane_bounds, _load_block
 
 
@@ -117,7 +117,7 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
                 label[b] = k
 
 
-@njit(parallel=True, **JIT_OPTIONS)
+@njit(**PARALLEL_JIT_OPTIONS)
 def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
                  out_labels, out_assigned, n_lanes, block):
     """One parallel pass of k-means over X (centred by ``mean`` on load).

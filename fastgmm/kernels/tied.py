@@ -16,11 +16,9 @@ from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_scaled_squares,
-    _add_upper_rows,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
-    _triangular_column,
     _triangular_columns,
     padded_features,
 )
@@ -65,19 +63,15 @@ def prepare_tied(weights, means, precisions_cholesky):
 def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||y_b - m_k||^2 with y_b = (x_b - c)^T U, eq. (12).
 
-    diff, y : (padded, block); y holds every y_b. With a padded size that is
-    a multiple of 4, U^T (x - c) goes in 4 x 4 tiles.
+    diff, y : (padded, block); y holds every y_b, and U^T (x - c) goes in
+    4 x 4 tiles (padded is a multiple of 4).
     """
     n_components = aux.shape[0]
     padded = prec.shape[1]
     u = prec[0]
     _centre_rows(x_t, n_block, shift[0], diff)
-    if padded % 4 == 0:
-        for j in range(0, padded, 4):
-            _triangular_columns(diff, u, j, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
-    else:
-        for j in range(padded):
-            _triangular_column(diff, u, j, n_block, y[j])
+    for j in range(0, padded, 4):
+        _triangular_columns(diff, u, j, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
     ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
@@ -118,7 +112,4 @@ def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff,
         ri = rd[i]
         for b in range(n_block):
             ri[b] = w_block[b] * di[b]
-    if s2.shape[1] % 4 == 0:
-        _add_upper_tiles(rd, diff, n_block, s2[0])
-    else:
-        _add_upper_rows(rd, diff, n_block, s2[0])
+    _add_upper_tiles(rd, diff, n_block, s2[0])
