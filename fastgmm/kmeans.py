@@ -75,7 +75,7 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
         found = _seeding_search(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
             int(n_centres), closest, start, stop, prefix[lane],
-            np.ascontiguousarray(sorted_targets[chosen]), block,
+            np.ascontiguousarray(sorted_targets[chosen]), block, True,
         )
         index[order[chosen]] = found
     return index

@@ -233,31 +233,36 @@ def _add_scaled_squares(x_t, n_block, centre, scale, quad):
 
 
 @njit(**JIT_OPTIONS)
-def _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3):
-    """y_c += sum_a diff[i + a] u[i + a, j + c] for the 4 x 4 tile of U at
-    (i, j): each load of a point's four coordinates feeds 16 multiply-adds."""
-    u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
-    u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
-    u20, u21, u22, u23 = u[i + 2, j], u[i + 2, j + 1], u[i + 2, j + 2], u[i + 2, j + 3]
-    u30, u31, u32, u33 = u[i + 3, j], u[i + 3, j + 1], u[i + 3, j + 2], u[i + 3, j + 3]
-    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
+    """Columns j..j+3 of diff^T U for upper-triangular U, in 4 x 4 tiles.
+
+    Each load of a point's four coordinates feeds 16 multiply-adds. Rows past
+    column j + 3 add nothing, and the diagonal tile is itself triangular (10
+    multiply-adds). The tiles are written out here rather than in helpers:
+    every numba function level costs compile time.
+    """
     for b in range(n_block):
-        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
-        y0[b] += e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
-        y1[b] += e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
-        y2[b] += e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
-        y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-
-
-@njit(**JIT_OPTIONS)
-def _add_diagonal_triangular_tile(diff, u, i, n_block, y0, y1, y2, y3):
-    """``_add_triangular_tile`` for a tile on U's diagonal (j = i), whose
-    entries below the diagonal are zero: 10 multiply-adds instead of 16."""
-    u00, u01, u02, u03 = u[i, i], u[i, i + 1], u[i, i + 2], u[i, i + 3]
-    u11, u12, u13 = u[i + 1, i + 1], u[i + 1, i + 2], u[i + 1, i + 3]
-    u22, u23 = u[i + 2, i + 2], u[i + 2, i + 3]
-    u33 = u[i + 3, i + 3]
-    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+        y0[b] = 0.0
+        y1[b] = 0.0
+        y2[b] = 0.0
+        y3[b] = 0.0
+    for i in range(0, j, 4):
+        u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
+        u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
+        u20, u21, u22, u23 = u[i + 2, j], u[i + 2, j + 1], u[i + 2, j + 2], u[i + 2, j + 3]
+        u30, u31, u32, u33 = u[i + 3, j], u[i + 3, j + 1], u[i + 3, j + 2], u[i + 3, j + 3]
+        d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+        for b in range(n_block):
+            e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+            y0[b] += e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
+            y1[b] += e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
+            y2[b] += e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
+            y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+    u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
+    u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
+    u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
+    u33 = u[j + 3, j + 3]
+    d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
     for b in range(n_block):
         e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
         y0[b] += e0 * u00
@@ -267,97 +272,73 @@ def _add_diagonal_triangular_tile(diff, u, i, n_block, y0, y1, y2, y3):
 
 
 @njit(**JIT_OPTIONS)
-def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
-    """Columns j..j+3 of diff^T U for upper-triangular U, in 4 x 4 tiles:
-    rows past column j + 3 add nothing, and the diagonal tile is itself
-    triangular."""
+def _add_tile_products(left, i, right, j, n_block, zero, out, row, column, n_columns):
+    """out[row + a, column + c] += sum_b left[i + a, b] right[j + c, b] for
+    a, c < 4 (columns from n_columns on are dropped): one 4 x 4 tile of
+    left right^T, its 16 partial sums in registers in the dtype of ``zero``.
+    """
+    p0_row, p1_row, p2_row, p3_row = left[i], left[i + 1], left[i + 2], left[i + 3]
+    e0_row, e1_row, e2_row, e3_row = right[j], right[j + 1], right[j + 2], right[j + 3]
+    a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
+    a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero
     for b in range(n_block):
-        y0[b] = 0.0
-        y1[b] = 0.0
-        y2[b] = 0.0
-        y3[b] = 0.0
-    for i in range(0, j, 4):
-        _add_triangular_tile(diff, u, i, j, n_block, y0, y1, y2, y3)
-    _add_diagonal_triangular_tile(diff, u, j, n_block, y0, y1, y2, y3)
-
-
-@njit(**JIT_OPTIONS)
-def _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero):
-    """The diagonal 4 x 4 tile of ``_add_upper_tiles``: only its 10 entries
-    on and above the diagonal."""
-    r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
-    d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
-    a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = zero
-    for b in range(n_block):
-        p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
-        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+        p0, p1, p2, p3 = p0_row[b], p1_row[b], p2_row[b], p3_row[b]
+        e0, e1, e2, e3 = e0_row[b], e1_row[b], e2_row[b], e3_row[b]
         a00 += p0 * e0
         a01 += p0 * e1
         a02 += p0 * e2
         a03 += p0 * e3
+        a10 += p1 * e0
         a11 += p1 * e1
         a12 += p1 * e2
         a13 += p1 * e3
+        a20 += p2 * e0
+        a21 += p2 * e1
         a22 += p2 * e2
         a23 += p2 * e3
+        a30 += p3 * e0
+        a31 += p3 * e1
+        a32 += p3 * e2
         a33 += p3 * e3
-    s2[i, i] += a00
-    s2[i, i + 1] += a01
-    s2[i, i + 2] += a02
-    s2[i, i + 3] += a03
-    s2[i + 1, i + 1] += a11
-    s2[i + 1, i + 2] += a12
-    s2[i + 1, i + 3] += a13
-    s2[i + 2, i + 2] += a22
-    s2[i + 2, i + 3] += a23
-    s2[i + 3, i + 3] += a33
+    sums = (a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
+    for a in range(4):
+        for c in range(min(4, n_columns - column)):
+            out[row + a, column + c] += sums[4 * a + c]
 
 
 @njit(**JIT_OPTIONS)
 def _add_upper_tiles(rd, diff, n_block, s2):
     """s2[i, j] += sum_b rd[i, b] diff[j, b] for j >= i, in 4 x 4 tiles
-    (padded: the row count is a multiple of 4)."""
+    (padded: the row count is a multiple of 4); a diagonal tile does only
+    its 10 entries on and above the diagonal."""
     padded = s2.shape[0]
     zero = rd.dtype.type(0)  # partial sums of a block in the compute dtype
     for i in range(0, padded, 4):
-        _add_diagonal_upper_tile(rd, diff, i, n_block, s2, zero)
         r0, r1, r2, r3 = rd[i], rd[i + 1], rd[i + 2], rd[i + 3]
+        d0, d1, d2, d3 = diff[i], diff[i + 1], diff[i + 2], diff[i + 3]
+        a00 = a01 = a02 = a03 = a11 = a12 = a13 = a22 = a23 = a33 = zero
+        for b in range(n_block):
+            p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
+            e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+            a00 += p0 * e0
+            a01 += p0 * e1
+            a02 += p0 * e2
+            a03 += p0 * e3
+            a11 += p1 * e1
+            a12 += p1 * e2
+            a13 += p1 * e3
+            a22 += p2 * e2
+            a23 += p2 * e3
+            a33 += p3 * e3
+        s2[i, i] += a00
+        s2[i, i + 1] += a01
+        s2[i, i + 2] += a02
+        s2[i, i + 3] += a03
+        s2[i + 1, i + 1] += a11
+        s2[i + 1, i + 2] += a12
+        s2[i + 1, i + 3] += a13
+        s2[i + 2, i + 2] += a22
+        s2[i + 2, i + 3] += a23
+        s2[i + 3, i + 3] += a33
         for j in range(i + 4, padded, 4):
-            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
-            a00 = a01 = a02 = a03 = a10 = a11 = a12 = a13 = zero
-            a20 = a21 = a22 = a23 = a30 = a31 = a32 = a33 = zero
-            for b in range(n_block):
-                p0, p1, p2, p3 = r0[b], r1[b], r2[b], r3[b]
-                e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
-                a00 += p0 * e0
-                a01 += p0 * e1
-                a02 += p0 * e2
-                a03 += p0 * e3
-                a10 += p1 * e0
-                a11 += p1 * e1
-                a12 += p1 * e2
-                a13 += p1 * e3
-                a20 += p2 * e0
-                a21 += p2 * e1
-                a22 += p2 * e2
-                a23 += p2 * e3
-                a30 += p3 * e0
-                a31 += p3 * e1
-                a32 += p3 * e2
-                a33 += p3 * e3
-            s2[i, j] += a00
-            s2[i, j + 1] += a01
-            s2[i, j + 2] += a02
-            s2[i, j + 3] += a03
-            s2[i + 1, j] += a10
-            s2[i + 1, j + 1] += a11
-            s2[i + 1, j + 2] += a12
-            s2[i + 1, j + 3] += a13
-            s2[i + 2, j] += a20
-            s2[i + 2, j + 1] += a21
-            s2[i + 2, j + 2] += a22
-            s2[i + 2, j + 3] += a23
-            s2[i + 3, j] += a30
-            s2[i + 3, j + 1] += a31
-            s2[i + 3, j + 2] += a32
-            s2[i + 3, j + 3] += a33
+            _add_tile_products(rd, i, diff, j, n_block, zero, s2, i, j, padded)

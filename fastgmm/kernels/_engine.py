@@ -19,6 +19,7 @@ from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
+    SPHERICAL,
     TIED,
     _lane_bounds,
     _load_block,
@@ -73,37 +74,30 @@ def _accumulate_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff,
 
 
 # Resolved while typing, from the covariance marker's type: a driver compiles
-# only its own type's block functions.
+# only its own type's block functions, and compiles them as the overloads'
+# implementations (one numba function level fewer than a wrapper around them).
+_LOG_RHO_BLOCKS = {
+    FULL: _log_rho_full_block,
+    TIED: _log_rho_tied_block,
+    DIAG: _log_rho_diag_block,
+    SPHERICAL: _log_rho_spherical_block,
+}
+_ACCUMULATE_BLOCKS = {
+    FULL: _accumulate_full_block,
+    TIED: _accumulate_tied_block,
+    DIAG: _accumulate_diag_block,
+    SPHERICAL: _accumulate_spherical_block,
+}
+
+
 @overload(_log_rho_block, jit_options=JIT_OPTIONS)
 def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
-    code = _covariance_code(cov)
-    if code == FULL:
-        return lambda cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y: (
-            _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y))
-    if code == TIED:
-        return lambda cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y: (
-            _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y))
-    if code == DIAG:
-        return lambda cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y: (
-            _log_rho_diag_block(x_t, n_block, prec, const, shift, log_rho, diff))
-    return lambda cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y: (
-        _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho))
+    return _LOG_RHO_BLOCKS[_covariance_code(cov)]
 
 
 @overload(_accumulate_block, jit_options=JIT_OPTIONS)
 def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
-    code = _covariance_code(cov)
-    if code == FULL:
-        return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-            _accumulate_full_block(x_t, n_block, resp, shift, nk, s1, s2, diff, rd))
-    if code == TIED:
-        return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-            _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd))
-    if code == DIAG:
-        return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-            _accumulate_diag_block(x_t, n_block, resp, shift, nk, s1, s2))
-    return lambda cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd: (
-        _accumulate_spherical_block(x_t, n_block, resp, shift, nk, s1, s2))
+    return _ACCUMULATE_BLOCKS[_covariance_code(cov)]
 
 
 @njit(**PARALLEL_JIT_OPTIONS)

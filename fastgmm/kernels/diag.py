@@ -1,14 +1,16 @@
 """Diagonal covariance: one precision vector per component.
 
+The block functions are plain Python: the driver's ``_log_rho_block`` and
+``_accumulate_block`` overloads in ``_engine`` compile them, so they share
+those functions' signatures (arguments a type does not use are ignored).
+
 Parameter layout used by the drivers in ``_engine``: ``prec`` holds the
 precisions 1/sigma^2 with shape (n_components, 1, n_features), ``shift`` is the
 current means, ``aux`` is unused.
 """
 
 import numpy as np
-from numba import njit
 
-from .._config import JIT_OPTIONS
 from ._common import LOG_2PI, _add_scaled_squares, _block_total
 
 
@@ -37,8 +39,7 @@ def prepare_diag(weights, means, precisions_cholesky):
     return prec, np.zeros_like(shift), const, shift
 
 
-@njit(**JIT_OPTIONS)
-def _log_rho_diag_block(x_t, n_block, prec, const, shift, log_rho, diff):
+def _log_rho_diag_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 sum_i p_ki (x_bi - mu_ki)^2, eq. (2)."""
     n_components = shift.shape[0]
     for k in range(n_components):
@@ -51,8 +52,7 @@ def _log_rho_diag_block(x_t, n_block, prec, const, shift, log_rho, diff):
             quad[b] = c - 0.5 * quad[b]
 
 
-@njit(**JIT_OPTIONS)
-def _accumulate_diag_block(x_t, n_block, resp, shift, nk, s1, s2):
+def _accumulate_diag_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to N_k, S1_k and the diagonal of S2_k (eq. (9)).
 
     s2 : (n_components, 1, n_features).

@@ -1,5 +1,9 @@
 """Full covariance: one precision Cholesky factor U_k per component.
 
+The block functions are plain Python: the driver's ``_log_rho_block`` and
+``_accumulate_block`` overloads in ``_engine`` compile them, so they share
+those functions' signatures (arguments a type does not use are ignored).
+
 Parameter layout used by the drivers in ``_engine``:
 ``prec`` is U of shape (n_components, p, p), zero-padded to
 p = ``padded_features(n_features)``; ``shift`` is the current means (the
@@ -11,9 +15,7 @@ sums stay in registers.
 """
 
 import numpy as np
-from numba import njit
 
-from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_upper_tiles,
@@ -55,8 +57,7 @@ def prepare_full(weights, means, precisions_cholesky):
     return prec, np.zeros_like(shift), const, shift
 
 
-@njit(**JIT_OPTIONS)
-def _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y):
+def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
     in 4 x 4 tiles of U.
 
@@ -81,8 +82,7 @@ def _log_rho_full_block(x_t, n_block, prec, const, shift, log_rho, diff, y):
             quad[b] = c - 0.5 * quad[b]
 
 
-@njit(**JIT_OPTIONS)
-def _accumulate_full_block(x_t, n_block, resp, shift, nk, s1, s2, diff, rd):
+def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to the shifted sums of eq. (9): N_k, S1_k = sum r (x - c_k)
     and the upper triangle of S2_k = sum r (x - c_k)(x - c_k)^T.
 

@@ -179,8 +179,10 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
             for b in range(n_block):
                 potential[0] += w_block[b] * best[b]
             for t in range(n_trials):
-                _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm, True,
-                              scratch)
+                # Candidates exist only when seeding, so ``seeding`` is True
+                # here; a literal True would compile a second _distances_to.
+                _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm,
+                              seeding, scratch)
                 total = 0.0
                 for b in range(n_block):
                     total += w_block[b] * min(best[b], scratch[b])
@@ -210,10 +212,13 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
 
 @njit(**JIT_OPTIONS)
 def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, stop, base,
-                    targets, block):
+                    targets, block, seeding):
     """Indices where the running sum of w d(x), started at ``base`` at row
     ``start``, first reaches each of the sorted ``targets`` (numpy's
     searchsorted on the cumulative sum); ``stop - 1`` for targets not reached.
+
+    ``seeding`` must be True. It is an argument, not a literal, so that this
+    shares the k-means pass's compiled ``_closest_block``.
 
     Returns
     -------
@@ -228,7 +233,7 @@ def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, 
     for first in range(start, stop, block):
         n_block = min(block, stop - first)
         _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
-        _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, True, closest,
+        _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding, closest,
                        x_norm, best, label, scratch)
         for b in range(n_block):
             running += w_block[b] * best[b]

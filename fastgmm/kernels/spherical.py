@@ -1,14 +1,16 @@
 """Spherical covariance: one variance per component.
 
+The block functions are plain Python: the driver's ``_log_rho_block`` and
+``_accumulate_block`` overloads in ``_engine`` compile them, so they share
+those functions' signatures (arguments a type does not use are ignored).
+
 Parameter layout used by the drivers in ``_engine``: ``prec`` holds 1/sigma^2
 with shape (n_components, 1, 1), ``shift`` is the current means, ``aux`` is
 unused. The second moment is the scalar sum_b r_b ||x_b - c_k||^2.
 """
 
 import numpy as np
-from numba import njit
 
-from .._config import JIT_OPTIONS
 from ._common import LOG_2PI, _add_scaled_squares, _block_total
 
 
@@ -37,8 +39,7 @@ def prepare_spherical(weights, means, precisions_cholesky):
     return prec, np.zeros_like(shift), const, shift
 
 
-@njit(**JIT_OPTIONS)
-def _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho):
+def _log_rho_spherical_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 p_k ||x_b - mu_k||^2, eq. (2)."""
     n_components, n_features = shift.shape
     ones = np.ones(n_features, x_t.dtype)
@@ -53,8 +54,7 @@ def _log_rho_spherical_block(x_t, n_block, prec, const, shift, log_rho):
             quad[b] = c - p * quad[b]
 
 
-@njit(**JIT_OPTIONS)
-def _accumulate_spherical_block(x_t, n_block, resp, shift, nk, s1, s2):
+def _accumulate_spherical_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to N_k, S1_k and the scalar S2_k = sum r ||x - c_k||^2.
 
     s2 : (n_components, 1, 1).

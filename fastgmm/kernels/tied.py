@@ -1,5 +1,9 @@
 """Tied covariance: one precision Cholesky factor U shared by all components.
 
+The block functions are plain Python: the driver's ``_log_rho_block`` and
+``_accumulate_block`` overloads in ``_engine`` compile them, so they share
+those functions' signatures (arguments a type does not use are ignored).
+
 Parameter layout used by the drivers in ``_engine``: ``prec`` is U with shape
 (1, n_features, n_features); ``shift`` repeats one global centre c (the
 weighted mean of the means) on every row; ``aux`` holds m_k = (mu_k - c)^T U.
@@ -10,12 +14,11 @@ point costs O(d^2 + K d) instead of O(K d^2).
 """
 
 import numpy as np
-from numba import njit
 
-from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_scaled_squares,
+    _add_tile_products,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
@@ -59,8 +62,7 @@ def prepare_tied(weights, means, precisions_cholesky):
     return prec, aux, const, shift
 
 
-@njit(**JIT_OPTIONS)
-def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
+def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||y_b - m_k||^2 with y_b = (x_b - c)^T U, eq. (12).
 
     diff, y : (padded, block); y holds every y_b, and U^T (x - c) goes in
@@ -83,8 +85,7 @@ def _log_rho_tied_block(x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
             quad[b] = c - 0.5 * quad[b]
 
 
-@njit(**JIT_OPTIONS)
-def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
+def _accumulate_tied_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to N_k, S1_k = sum r (x - c) and the shared
     S2 = sum w (x - c)(x - c)^T (upper triangle), eq. (13).
 
@@ -94,13 +95,18 @@ def _accumulate_tied_block(x_t, n_block, resp, w_block, shift, nk, s1, s2, diff,
     n_features zero.
     """
     n_components, n_features = shift.shape
+    padded = s2.shape[1]
     _centre_rows(x_t, n_block, shift[0], diff)
     for k in range(n_components):
+        nk[k] += _block_total(resp[k], n_block)
+    # S1 = R (X - c)^T in 4 x 4 tiles of (components, features), then the
+    # components left over one at a time.
+    tiled = n_components // 4 * 4
+    for k in range(0, tiled, 4):
+        for i in range(0, padded, 4):
+            _add_tile_products(resp, k, diff, i, n_block, 0.0, s1, k, i, n_features)
+    for k in range(tiled, n_components):
         rk = resp[k]
-        total = _block_total(rk, n_block)
-        if total == 0.0:
-            continue
-        nk[k] += total
         for i in range(n_features):
             di = diff[i]
             acc = 0.0
