@@ -147,11 +147,11 @@ def _kernel_moment_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def _lanes_for(X, covariance_type, n_components):
+def _lanes_for(X, covariance_type, n_components, itemsize):
     n_samples, n_features = X.shape
     s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
     per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
-    return s2_shape, lane_count(n_samples, n_components, per_lane), block_size(n_features)
+    return s2_shape, lane_count(n_samples, n_components, per_lane), block_size(n_features, itemsize)
 
 
 def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, statistics=True,
@@ -159,7 +159,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     # Empty arrays stand for "not asked": the driver skips that job.
     prec, aux, const, shift = prepared
     n_components = shift.shape[0]
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components)
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components, prec.dtype.itemsize)
     if not statistics:
         s2_shape = (0, 0, 0)
     no_rows = np.empty((0, n_components))
