@@ -33,14 +33,15 @@ from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 @njit(**JIT_OPTIONS)
 def _block_buffers(n_features, padded, n_components, block, dtype):
-    """One lane's scratch: x_t (features x block), diff and y (padded x
-    block, zero so that padding rows stay zero) in the compute dtype;
-    log_rho (components x block), w_block, log_norm and scratch (block) in
-    float64."""
+    """One lane's scratch: x_t (features x block) in float64, so that X's
+    values are exact in it and each x - mu is formed in float64 and rounded
+    once; diff and y (padded x block, zero so that padding rows stay zero,
+    y with one spare scratch row) in the compute dtype; log_rho (components
+    x block), w_block, log_norm and scratch (block) in float64."""
     return (
-        np.empty((n_features, block), dtype),
+        np.empty((n_features, block)),
         np.zeros((padded, block), dtype),
-        np.zeros((max(padded, 4), block), dtype),
+        np.zeros((max(padded, 4) + 1, block), dtype),
         np.empty((n_components, block)),
         np.empty(block),
         np.empty(block),

@@ -87,10 +87,11 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
     and the upper triangle of S2_k = sum r (x - c_k)(x - c_k)^T.
 
     resp : (n_components, block), already multiplied by the sample weights.
-    s2 : (n_components, padded, padded); diff, rd : (padded, block), rows
-    past n_features zero.
+    s2 : (n_components, padded, padded); diff : (padded, block), rows past
+    n_features zero; rd : (padded + 1, block), the same and a scratch row.
     """
     n_components, n_features = shift.shape
+    zero = rd.dtype.type(0)
     for k in range(n_components):
         rk = resp[k]
         total = _block_total(rk, n_block)
@@ -98,12 +99,17 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
             continue  # adds exact zeros only
         nk[k] += total
         _centre_rows(x_t, n_block, shift[k], diff)
+        # r in the compute dtype once, not once per feature; in float32 the
+        # block's S1 partial sums are float32, as the S2 tiles' are.
+        rk_c = rd[rd.shape[0] - 1]
+        for b in range(n_block):
+            rk_c[b] = rk[b]
         for i in range(n_features):
             di = diff[i]
             ri = rd[i]
-            acc = 0.0
+            acc = zero
             for b in range(n_block):
-                ri[b] = rk[b] * di[b]
+                ri[b] = rk_c[b] * di[b]
                 acc += ri[b]
             s1[k, i] += acc
         _add_upper_tiles(rd, diff, n_block, s2[k])
