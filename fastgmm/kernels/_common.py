@@ -283,10 +283,10 @@ def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
 
 
 @njit(**JIT_OPTIONS)
-def _add_tile_products(left, i, right, j, n_block, zero, out, row, column, n_columns):
+def _add_tile_products(left, i, right, j, n_block, zero, out, row, column):
     """out[row + a, column + c] += sum_b left[i + a, b] right[j + c, b] for
-    a, c < 4 (columns from n_columns on are dropped): one 4 x 4 tile of
-    left right^T, its 16 partial sums in registers in the dtype of ``zero``.
+    a, c < 4: one 4 x 4 tile of left right^T, its 16 partial sums in
+    registers in the dtype of ``zero``.
     """
     p0_row, p1_row, p2_row, p3_row = left[i], left[i + 1], left[i + 2], left[i + 3]
     e0_row, e1_row, e2_row, e3_row = right[j], right[j + 1], right[j + 2], right[j + 3]
@@ -311,10 +311,22 @@ def _add_tile_products(left, i, right, j, n_block, zero, out, row, column, n_col
         a31 += p3 * e1
         a32 += p3 * e2
         a33 += p3 * e3
-    sums = (a00, a01, a02, a03, a10, a11, a12, a13, a20, a21, a22, a23, a30, a31, a32, a33)
-    for a in range(4):
-        for c in range(min(4, n_columns - column)):
-            out[row + a, column + c] += sums[4 * a + c]
+    out[row, column] += a00
+    out[row, column + 1] += a01
+    out[row, column + 2] += a02
+    out[row, column + 3] += a03
+    out[row + 1, column] += a10
+    out[row + 1, column + 1] += a11
+    out[row + 1, column + 2] += a12
+    out[row + 1, column + 3] += a13
+    out[row + 2, column] += a20
+    out[row + 2, column + 1] += a21
+    out[row + 2, column + 2] += a22
+    out[row + 2, column + 3] += a23
+    out[row + 3, column] += a30
+    out[row + 3, column + 1] += a31
+    out[row + 3, column + 2] += a32
+    out[row + 3, column + 3] += a33
 
 
 @njit(**JIT_OPTIONS)
@@ -352,4 +364,4 @@ def _add_upper_tiles(rd, diff, n_block, s2):
         s2[i + 2, i + 3] += a23
         s2[i + 3, i + 3] += a33
         for j in range(i + 4, padded, 4):
-            _add_tile_products(rd, i, diff, j, n_block, zero, s2, i, j, padded)
+            _add_tile_products(rd, i, diff, j, n_block, zero, s2, i, j)

@@ -95,19 +95,19 @@ def _accumulate_tied_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
     n_features zero.
     """
     n_components, n_features = shift.shape
-    padded = s2.shape[1]
     _centre_rows(x_t, n_block, shift[0], diff)
     for k in range(n_components):
         nk[k] += _block_total(resp[k], n_block)
     # S1 = R (X - c)^T in 4 x 4 tiles of (components, features), then the
-    # components left over one at a time.
-    tiled = n_components // 4 * 4
-    for k in range(0, tiled, 4):
-        for i in range(0, padded, 4):
-            _add_tile_products(resp, k, diff, i, n_block, 0.0, s1, k, i, n_features)
-    for k in range(tiled, n_components):
+    # entries left over (last components, last features) one at a time.
+    tiled_components = n_components // 4 * 4
+    tiled_features = n_features // 4 * 4
+    for k in range(0, tiled_components, 4):
+        for i in range(0, tiled_features, 4):
+            _add_tile_products(resp, k, diff, i, n_block, 0.0, s1, k, i)
+    for k in range(n_components):
         rk = resp[k]
-        for i in range(n_features):
+        for i in range(tiled_features if k < tiled_components else 0, n_features):
             di = diff[i]
             acc = 0.0
             for b in range(n_block):
