@@ -15,7 +15,9 @@ sums stay in registers.
 """
 
 import numpy as np
+from numba import njit
 
+from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_upper_tiles,
@@ -82,6 +84,21 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
             quad[b] = c - 0.5 * quad[b]
 
 
+@njit(**JIT_OPTIONS)
+def _add_scaled_rows(r, diff, n_features, n_block, rd, s1_row, zero):
+    """rd[i] = r * diff[i] and s1_row[i] += sum_b rd[i, b] for each feature,
+    the block's partial sums in the dtype of ``zero`` (the compute dtype, as
+    the S2 tiles')."""
+    for i in range(n_features):
+        di = diff[i]
+        ri = rd[i]
+        acc = zero
+        for b in range(n_block):
+            ri[b] = r[b] * di[b]
+            acc += ri[b]
+        s1_row[i] += acc
+
+
 def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
     """Add one block to the shifted sums of eq. (9): N_k, S1_k = sum r (x - c_k)
     and the upper triangle of S2_k = sum r (x - c_k)(x - c_k)^T.
@@ -99,17 +116,12 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
             continue  # adds exact zeros only
         nk[k] += total
         _centre_rows(x_t, n_block, shift[k], diff)
-        # r in the compute dtype once, not once per feature; in float32 the
-        # block's S1 partial sums are float32, as the S2 tiles' are.
-        rk_c = rd[rd.shape[0] - 1]
-        for b in range(n_block):
-            rk_c[b] = rk[b]
-        for i in range(n_features):
-            di = diff[i]
-            ri = rd[i]
-            acc = zero
+        if rd.dtype == resp.dtype:
+            _add_scaled_rows(rk, diff, n_features, n_block, rd, s1[k], zero)
+        else:
+            # float32: r rounded once, not once per feature (a scratch row).
+            rk_c = rd[rd.shape[0] - 1]
             for b in range(n_block):
-                ri[b] = rk_c[b] * di[b]
-                acc += ri[b]
-            s1[k, i] += acc
+                rk_c[b] = rk[b]
+            _add_scaled_rows(rk_c, diff, n_features, n_block, rd, s1[k], zero)
         _add_upper_tiles(rd, diff, n_block, s2[k])
