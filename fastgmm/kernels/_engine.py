@@ -41,7 +41,7 @@ def _block_buffers(n_features, padded, n_components, block, dtype):
     return (
         np.empty((n_features, block)),
         np.zeros((padded, block), dtype),
-        np.zeros((max(padded, 4) + 1, block), dtype),
+        np.zeros((padded + 1, block), dtype),
         np.empty((n_components, block)),
         np.empty(block),
         np.empty(block),
