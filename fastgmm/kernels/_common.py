@@ -244,12 +244,13 @@ def _add_scaled_squares(x_t, n_block, centre, scale, quad):
 
 
 @njit(**JIT_OPTIONS)
-def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
-    """Columns j..j+3 of diff^T U for upper-triangular U, in 4 x 4 tiles.
+def _triangular_columns(diff, u, j, stop, n_block, y0, y1, y2, y3):
+    """Rows i < ``stop`` of columns j..j+3 of diff^T U, in 4 x 4 tiles.
 
-    Each load of a point's four coordinates feeds 16 multiply-adds. Rows past
-    column j + 3 add nothing, and the diagonal tile is itself triangular (10
-    multiply-adds). The tiles are written out here rather than in helpers:
+    U is upper triangular, so rows past column j + 3 add nothing; a caller
+    that passes stop = j + 4 gets the whole columns (the diagonal tile's
+    lower half is U's zeros). Each load of a point's four coordinates feeds
+    16 multiply-adds. The tiles are written out here rather than in helpers:
     every numba function level costs compile time.
     """
     for b in range(n_block):
@@ -257,7 +258,7 @@ def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
         y1[b] = 0.0
         y2[b] = 0.0
         y3[b] = 0.0
-    for i in range(0, j, 4):
+    for i in range(0, stop, 4):
         u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
         u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
         u20, u21, u22, u23 = u[i + 2, j], u[i + 2, j + 1], u[i + 2, j + 2], u[i + 2, j + 3]
@@ -269,17 +270,6 @@ def _triangular_columns(diff, u, j, n_block, y0, y1, y2, y3):
             y1[b] += e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
             y2[b] += e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
             y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-    u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
-    u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
-    u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
-    u33 = u[j + 3, j + 3]
-    d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
-    for b in range(n_block):
-        e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
-        y0[b] += e0 * u00
-        y1[b] += e0 * u01 + e1 * u11
-        y2[b] += e0 * u02 + e1 * u12 + e2 * u22
-        y3[b] += e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
 
 
 @njit(**JIT_OPTIONS)

@@ -63,25 +63,44 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
     in 4 x 4 tiles of U.
 
-    x_t : (n_features, block); diff, y : (padded, block), rows of ``diff``
-    past n_features zero, y's first 4 rows scratch;
-    log_rho : (n_components, block).
+    Each group of four columns of (x - mu)^T U is finished in the diagonal
+    tile's loop, which adds its squares to log rho at once: the columns are
+    never stored, and the first group reads zero rows instead of tiles.
+
+    x_t : (n_features, block); diff : (padded, block), rows past n_features
+    zero; y : (padded + 1, block) scratch; log_rho : (n_components, block).
     """
     n_components = shift.shape[0]
     padded = prec.shape[1]
-    y0, y1, y2, y3 = y[0], y[1], y[2], y[3]
+    # Rows 0-3 stay zero for the whole block: the first column group's
+    # off-diagonal part (there is none). Later groups use rows j..j+3.
+    for i in range(4):
+        yi = y[i]
+        for b in range(n_block):
+            yi[b] = 0.0
     for k in range(n_components):
         _centre_rows(x_t, n_block, shift[k], diff)
+        u = prec[k]
         quad = log_rho[k]
-        for b in range(n_block):
-            quad[b] = 0.0
-        for j in range(0, padded, 4):
-            _triangular_columns(diff, prec[k], j, n_block, y0, y1, y2, y3)
-            for b in range(n_block):
-                quad[b] += y0[b] * y0[b] + y1[b] * y1[b] + y2[b] * y2[b] + y3[b] * y3[b]
         c = const[k]
         for b in range(n_block):
-            quad[b] = c - 0.5 * quad[b]
+            quad[b] = c
+        for j in range(0, padded, 4):
+            y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
+            if j > 0:
+                _triangular_columns(diff, u, j, j, n_block, y0, y1, y2, y3)
+            u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
+            u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
+            u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
+            u33 = u[j + 3, j + 3]
+            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
+            for b in range(n_block):
+                e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+                v0 = y0[b] + e0 * u00
+                v1 = y1[b] + (e0 * u01 + e1 * u11)
+                v2 = y2[b] + (e0 * u02 + e1 * u12 + e2 * u22)
+                v3 = y3[b] + (e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33)
+                quad[b] -= 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
 
 
 @njit(**JIT_OPTIONS)

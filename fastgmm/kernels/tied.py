@@ -73,7 +73,8 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     u = prec[0]
     _centre_rows(x_t, n_block, shift[0], diff)
     for j in range(0, padded, 4):
-        _triangular_columns(diff, u, j, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
+        # Whole columns: the diagonal tiles as full tiles, once per point.
+        _triangular_columns(diff, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
     ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
