@@ -22,7 +22,7 @@ def make_problem(seed, covariance_type, dtype, weighted, n_samples=1500, n_compo
     return X, sample_weight, weights, means, covariances, chol
 
 
-# 5 features use plain row loops; 8 and 17 (padded to 20) the 4 x 4 tiles.
+# 8 features fill the 4 x 4 tiles; 5 and 17 are zero-padded to 8 and 20.
 FEATURE_COUNTS = [5, 8, 17]
 
 
@@ -135,6 +135,45 @@ def test_statistics_of_parts_add_up(covariance_type):
     for name in ("nk", "s1", "s2"):
         np.testing.assert_allclose(getattr(merged, name), getattr(whole, name), rtol=1e-12, atol=1e-9)
     np.testing.assert_allclose(merged.log_likelihood, whole.log_likelihood, rtol=1e-12)
+
+
+UNIT_COVARIANCES = {
+    "full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)), "spherical": np.ones(2),
+}
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_negligible_responsibilities_change_no_statistic(covariance_type):
+    """A fit's E-step zeroes responsibilities below exp(-460) of a point's
+    largest (kernels.negligible_log_ratio); predict_proba keeps them all.
+
+    Two unit Gaussians 30 apart: r_1 / r_0 = exp(30 x - 450), so the points
+    with x in [-9, 0] have responsibilities from 1e-195 down to subnormal
+    and zero.
+    """
+    rng = np.random.default_rng(11)
+    X = np.column_stack([rng.uniform(-9.0, 39.0, 4000), rng.normal(size=4000)])
+    weights, means = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [30.0, 0.0]])
+    chol = reference.compute_precision_cholesky(UNIT_COVARIANCES[covariance_type], covariance_type)
+    resp, log_norm, _ = kernels.estimate(X, covariance_type, weights, means, chol, resp=True, log_norm=True)
+    tiny = resp[:, 1][resp[:, 1] > 0.0]
+    assert (tiny < np.exp(kernels.negligible_log_ratio(np.float64))).sum() > 100
+    assert (tiny < np.finfo(np.float64).tiny).sum() > 10  # subnormal ones kept
+    band = (X[:, 0] > -8.0) & (X[:, 0] < 0.0)
+    np.testing.assert_allclose(resp[band, 1] / resp[band, 0], np.exp(30.0 * X[band, 0] - 450.0),
+                               rtol=1e-9)
+    # Without per-point responsibilities asked, log p(x) keeps its bits.
+    fit_log_norm = kernels.estimate(X, covariance_type, weights, means, chol, log_norm=True)[1]
+    np.testing.assert_array_equal(fit_log_norm, log_norm)
+    stats = SuffStats.from_kernel(
+        covariance_type, kernels.estep_statistics(X, None, covariance_type, weights, means, chol)
+    )
+    np.testing.assert_allclose(stats.log_likelihood, log_norm.sum(), rtol=1e-13)
+    eps = np.finfo(np.float64).eps
+    fast = _estimate_gaussian_parameters(stats, 1e-6, eps)
+    slow = reference.estimate_gaussian_parameters(X, resp, 1e-6, covariance_type, None, eps)
+    for ours, theirs in zip(fast, slow):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
 def test_zero_weight_component_gives_zero_responsibility():

@@ -53,6 +53,7 @@ from ._common import (  # noqa: E402
     TIED,
     block_size,
     lane_count,
+    negligible_log_ratio,
     padded_features,
 )
 from ._engine import _pass, covariance_marker  # noqa: E402
@@ -174,6 +175,8 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
             no_out.ravel() if out_log_norm is None else out_log_norm,
             _NO_INDEX if out_labels is None else out_labels,
             int(n_worst),
+            # predict_proba returns every responsibility, however small.
+            -np.inf if out_resp is not None else negligible_log_ratio(prec.dtype),
         )
 
 

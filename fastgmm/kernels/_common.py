@@ -150,14 +150,38 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
             w_block[b] = sample_weight[start + b]
 
 
+def negligible_log_ratio(dtype):
+    """log of the ratio to a point's largest responsibility below which a
+    fit's E-step sets a responsibility to zero.
+
+    Such responsibilities change no sufficient statistic by more than that
+    ratio, far below rounding (they are absorbed in every sum that has a
+    larger term), and log p(x) keeps its bits. Kept, their products with
+    x - mu go subnormal, and subnormal arithmetic is slow: on W5 diag, 4% of
+    the responsibilities are subnormal, and the E-step pass took 125 ms with
+    them against 88 ms without (1 thread).
+    float64: exp(-460) ~ 1e-200; float32 work: exp(-60) ~ 1e-26, whose
+    products stay clear of float32's subnormals below 1e-38.
+    predict_proba keeps every responsibility (a ratio of -inf).
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        The compute dtype.
+    """
+    return -60.0 if np.dtype(dtype) == np.float32 else -460.0
+
+
 @njit(**JIT_OPTIONS)
-def _normalise_block(log_rho, n_block, w_block, log_norm, norm):
+def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
     """Turn ``log_rho`` (components x points) into weighted responsibilities
     ``w_b r_bk``, in place, and write log p(x_b) into ``log_norm``.
 
     Eq. (4)-(5) of docs/derivation.md: log p(x) = logsumexp_k log rho_k and
     r_k = exp(log rho_k - log p(x)). One exp per entry: the exps shifted by the
     row maximum are kept and divided by their sum. ``norm`` is scratch.
+    Entries more than ``-log_floor`` below their point's maximum become 0
+    (see ``negligible_log_ratio``; -inf keeps all).
 
     Returns
     -------
@@ -180,7 +204,9 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm):
     for k in range(n_components):
         row = log_rho[k]
         for b in range(n_block):
-            e = _exp(row[b] - peak[b])
+            shifted = row[b] - peak[b]
+            # Clamped first, so the exp itself never goes subnormal.
+            e = _exp(max(shifted, log_floor)) if shifted >= log_floor else 0.0
             row[b] = e
             norm[b] += e
     total = 0.0

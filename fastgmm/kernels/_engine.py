@@ -103,7 +103,7 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
 
 @njit(**PARALLEL_JIT_OPTIONS)
 def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, n_lanes, block,
-          out_resp, out_log_norm, out_labels, n_worst):
+          out_resp, out_log_norm, out_labels, n_worst, log_floor):
     """One parallel pass over X: every job of the kernels, chosen by arguments.
 
     Each lane walks its contiguous run of points block by block. A block's
@@ -138,6 +138,9 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     n_worst : int
         Points of lowest log p(x) to keep per lane (zero-weight points
         excluded, earlier points win ties); 0 skips.
+    log_floor : float
+        Responsibilities below exp(log_floor) times their point's largest
+        are set to zero (``negligible_log_ratio``); -inf keeps all.
 
     Returns
     -------
@@ -200,7 +203,9 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
                         out_labels[first + b] = best
                 if not normalise:
                     continue
-                log_likelihood += _normalise_block(log_rho, n_block, w_block, log_norm, scratch)
+                log_likelihood += _normalise_block(
+                    log_rho, n_block, w_block, log_norm, scratch, log_floor
+                )
                 if want_norm:
                     for b in range(n_block):
                         out_log_norm[first + b] = log_norm[b]
