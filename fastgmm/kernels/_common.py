@@ -244,6 +244,50 @@ def _centre_rows(x_t, n_block, centre, diff):
 
 
 @njit(**JIT_OPTIONS)
+def _centred_support(x_t, n_block, centre, r, diff, r_used, index):
+    """Centre the block's points with nonzero responsibility ``r`` about
+    ``centre`` into the first columns of ``diff``, their r into ``r_used``.
+
+    A fit's responsibilities are mostly exact zeros for well-separated
+    components (92% on W2, ``negligible_log_ratio``), and zeros add nothing
+    to the sums: gathering the others first lets the O(d^2) accumulation of
+    the full kernels skip them. (Diag's O(d) sums gain nothing from it: the
+    gather costs as much as they do; measured on W5 diag.) When at least half the points are used, all are centred in place
+    (vectorised), and ``r_used`` is filled only to round r to a float32
+    ``diff``'s dtype. Otherwise the used points' indices are collected
+    without branches into ``index`` (int64 scratch), then gathered.
+
+    Returns
+    -------
+    n_used : int
+        Columns of ``diff`` and entries of ``r_used`` to accumulate; equal
+        to ``n_block`` when all points are kept.
+    """
+    used = 0
+    for b in range(n_block):
+        used += 1 if r[b] != 0.0 else 0
+    if 2 * used >= n_block:
+        _centre_rows(x_t, n_block, centre, diff)
+        if not r_used.dtype == r.dtype:
+            for b in range(n_block):
+                r_used[b] = r[b]
+        return n_block
+    column = 0
+    for b in range(n_block):
+        index[column] = b
+        column += 1 if r[b] != 0.0 else 0
+    for s in range(column):
+        r_used[s] = r[index[s]]
+    for i in range(centre.shape[0]):
+        m = centre[i]
+        xi = x_t[i]
+        di = diff[i]
+        for s in range(column):
+            di[s] = xi[index[s]] - m
+    return column
+
+
+@njit(**JIT_OPTIONS)
 def _add_scaled_squares(x_t, n_block, centre, scale, quad):
     """quad[b] += sum_i scale_i (x_bi - centre_i)^2, four features per sweep
     so that each load and store of ``quad`` serves four of them."""

@@ -37,7 +37,8 @@ def _block_buffers(n_features, padded, n_components, block, dtype):
     values are exact in it and each x - mu is formed in float64 and rounded
     once; diff and y (padded x block, zero so that padding rows stay zero,
     y with one spare scratch row) in the compute dtype; log_rho (components
-    x block), w_block, log_norm and scratch (block) in float64."""
+    x block), w_block, log_norm and scratch (block) in float64; index
+    (block) int64."""
     return (
         np.empty((n_features, block)),
         np.zeros((padded, block), dtype),
@@ -46,6 +47,7 @@ def _block_buffers(n_features, padded, n_components, block, dtype):
         np.empty(block),
         np.empty(block),
         np.empty(block),
+        np.empty(block, np.int64),
     )
 
 
@@ -70,7 +72,7 @@ def _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
     """log rho (components x block) for one block; typed per covariance code."""
 
 
-def _accumulate_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
+def _accumulate_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd, index):
     """Add one block's weighted responsibilities to the lane's sums."""
 
 
@@ -97,7 +99,8 @@ def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho,
 
 
 @overload(_accumulate_block, jit_options=JIT_OPTIONS)
-def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
+def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
+                               index):
     return _ACCUMULATE_BLOCKS[_covariance_code(cov)]
 
 
@@ -175,7 +178,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     lane_index = np.full((n_lanes, n_worst), -1, dtype=np.int64)
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
-        x_t, diff, y, log_rho, w_block, log_norm, scratch = _block_buffers(
+        x_t, diff, y, log_rho, w_block, log_norm, scratch, index = _block_buffers(
             n_features, padded, n_components, block, prec.dtype
         )
         kept_norm = lane_worst[lane]
@@ -224,7 +227,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
             if accumulate:
                 _accumulate_block(
                     cov, x_t, n_block, log_rho, w_block, shift,
-                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y,
+                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
                 )
         lane_ll[lane] = log_likelihood
         lane_w[lane] = weight

@@ -23,6 +23,7 @@ from ._common import (
     _add_upper_tiles,
     _block_total,
     _centre_rows,
+    _centred_support,
     _triangular_columns,
     padded_features,
 )
@@ -118,29 +119,29 @@ def _add_scaled_rows(r, diff, n_features, n_block, rd, s1_row, zero):
         s1_row[i] += acc
 
 
-def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd):
+def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
+                             index):
     """Add one block to the shifted sums of eq. (9): N_k, S1_k = sum r (x - c_k)
-    and the upper triangle of S2_k = sum r (x - c_k)(x - c_k)^T.
+    and the upper triangle of S2_k = sum r (x - c_k)(x - c_k)^T, over the
+    points with nonzero r_k only (``_centred_support``).
 
     resp : (n_components, block), already multiplied by the sample weights.
     s2 : (n_components, padded, padded); diff : (padded, block), rows past
-    n_features zero; rd : (padded + 1, block), the same and a scratch row.
+    n_features zero; rd : (padded + 1, block), the same and a scratch row;
+    index : (block,) int64 scratch.
     """
     n_components, n_features = shift.shape
     zero = rd.dtype.type(0)
+    r_used = rd[rd.shape[0] - 1]  # r of the used points, in the compute dtype
     for k in range(n_components):
         rk = resp[k]
         total = _block_total(rk, n_block)
         if total == 0.0:
             continue  # adds exact zeros only
         nk[k] += total
-        _centre_rows(x_t, n_block, shift[k], diff)
-        if rd.dtype == resp.dtype:
-            _add_scaled_rows(rk, diff, n_features, n_block, rd, s1[k], zero)
+        n_used = _centred_support(x_t, n_block, shift[k], rk, diff, r_used, index)
+        if n_used == n_block and rd.dtype == resp.dtype:
+            _add_scaled_rows(rk, diff, n_features, n_used, rd, s1[k], zero)
         else:
-            # float32: r rounded once, not once per feature (a scratch row).
-            rk_c = rd[rd.shape[0] - 1]
-            for b in range(n_block):
-                rk_c[b] = rk[b]
-            _add_scaled_rows(rk_c, diff, n_features, n_block, rd, s1[k], zero)
-        _add_upper_tiles(rd, diff, n_block, s2[k])
+            _add_scaled_rows(r_used, diff, n_features, n_used, rd, s1[k], zero)
+        _add_upper_tiles(rd, diff, n_used, s2[k])
