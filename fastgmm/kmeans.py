@@ -29,7 +29,6 @@ _RECOMPUTE_MAX_CENTRES = 8
 _INDEX_DTYPE = np.uint16
 _NO_INDEX = np.empty(0, dtype=_INDEX_DTYPE)
 _NO_LABELS = np.empty(0, dtype=np.int64)
-_NO_DISTANCES = np.empty(0)
 _NO_WEIGHTS = np.empty(0)
 
 
@@ -42,15 +41,14 @@ def _lanes(X, n_clusters):
 
 
 def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_INDEX,
-         candidates=None, out_labels=_NO_LABELS, out_assigned=_NO_DISTANCES):
+         candidates=None, out_labels=_NO_LABELS):
     n_lanes, block = _lanes(X, centres.shape[0])
     if candidates is None:
         candidates = np.empty((0, X.shape[1]))
     with numba_threads(_threads_for(n_lanes)):
         return _kmeans_pass(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), bool(seeding), closest, candidates, out_labels, out_assigned,
-            n_lanes, block,
+            int(n_centres), bool(seeding), closest, candidates, out_labels, n_lanes, block,
         )
 
 
@@ -165,9 +163,15 @@ def _relocate_empty(X, sample_weight, mean, centres, sums, weight):
     empty = np.flatnonzero(weight == 0)
     n_samples = X.shape[0]
     labels = np.empty(n_samples, dtype=np.int64)
+    _run(X, sample_weight, mean, centres, len(centres), out_labels=labels)
+    # Rare (a cluster emptied), so in NumPy, by chunks: the k-means pass
+    # compiles without it.
     distances = np.empty(n_samples)
-    _run(X, sample_weight, mean, centres, len(centres), out_labels=labels,
-         out_assigned=distances)
+    chunk_rows = max(1, (1 << 15) // X.shape[1])
+    for start in range(0, n_samples, chunk_rows):
+        rows = slice(start, start + chunk_rows)
+        delta = (np.asarray(X[rows], dtype=np.float64) - mean) - centres[labels[rows]]
+        distances[rows] = (delta**2).sum(axis=1)
     if distances.max() == 0:
         return
     far = np.argpartition(distances, -len(empty))[: -len(empty) - 1: -1]

@@ -119,7 +119,7 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
 
 @njit(**PARALLEL_JIT_OPTIONS)
 def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                 out_labels, out_assigned, n_lanes, block):
+                 out_labels, n_lanes, block):
     """One parallel pass of k-means over X (centred by ``mean`` on load).
 
     Parameters
@@ -139,8 +139,6 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
         Seeding only: candidate centres whose potential is wanted.
     out_labels : ndarray of shape (n_samples,) int64, or (0,)
         Nearest centre of each point.
-    out_assigned : ndarray of shape (n_samples,), or (0,)
-        Squared distance sum_i (x_i - c_i)^2 of each point to its centre.
     n_lanes, block : int
 
     Returns
@@ -190,14 +188,6 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
             if out_labels.shape[0] > 0:
                 for b in range(n_block):
                     out_labels[first + b] = label[b]
-            if out_assigned.shape[0] > 0:
-                for b in range(n_block):
-                    k = label[b]
-                    total = 0.0
-                    for i in range(n_features):
-                        delta = x_t[i, b] - centres[k, i]
-                        total += delta * delta
-                    out_assigned[first + b] = total
             if seeding:
                 continue  # seeding needs only the potentials
             for b in range(n_block):
