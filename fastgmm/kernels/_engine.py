@@ -198,12 +198,18 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
             else:
                 _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                 if want_labels:
+                    # Component-major, so the loops over points vectorise.
+                    best = scratch
+                    labels = out_labels[first:first + n_block]
                     for b in range(n_block):
-                        best = 0
-                        for k in range(1, n_components):
-                            if log_rho[k, b] > log_rho[best, b]:
-                                best = k
-                        out_labels[first + b] = best
+                        best[b] = log_rho[0, b]
+                        labels[b] = 0
+                    for k in range(1, n_components):
+                        row = log_rho[k]
+                        for b in range(n_block):
+                            if row[b] > best[b]:
+                                best[b] = row[b]
+                                labels[b] = k
                 if not normalise:
                     continue
                 log_likelihood += _normalise_block(
