@@ -52,7 +52,7 @@ SCRIPT = textwrap.dedent(
     from sklearn.exceptions import ConvergenceWarning
 
     from fastgmm import GaussianMixture, kernels
-    from fastgmm.kernels._common import block_size, lane_count
+    from fastgmm.kernels._common import BLOCK, lane_count
     from fastgmm.reference import compute_precision_cholesky
 
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -84,16 +84,13 @@ SCRIPT = textwrap.dedent(
 
     # (n_samples, n_features, n_components): one and two points, one feature,
     # one component, more components than points; a last block of one point,
-    # and partial last blocks of every block size, with feature counts that
+    # and partial last blocks (also of a half block), with feature counts that
     # fill the 4 x 4 tiles (8) and that are padded to them (2 -> 4, 9 -> 12,
     # 17 -> 20, 50 -> 52); one, two and three lanes (4095, 4096, 6151 points).
-    assert block_size(9) == block_size(17) < block_size(50) == block_size(2)
-    itemsize = np.dtype(dtype).itemsize
     SHAPES = [
         (1, 1, 1), (2, 1, 1), (1, 3, 3), (2, 2, 2), (17, 1, 4),
-        (block_size(2, itemsize) + 1, 2, 3), (2 * block_size(9, itemsize) + 5, 9, 2),
-        (block_size(8, itemsize) + 3, 8, 3), (block_size(17, itemsize) + 7, 17, 2),
-        (block_size(50, itemsize) + 4, 50, 2), (2 * block_size(9) + 5, 9, 2),
+        (BLOCK + 1, 2, 3), (2 * BLOCK + 5, 9, 2), (BLOCK + 3, 8, 3), (BLOCK + 7, 17, 2),
+        (BLOCK + 4, 50, 2), (BLOCK // 2 + 5, 9, 2),
         (4095, 3, 2), (4096, 2, 3), (6151, 3, 4),
     ]
     lanes_seen = set()
