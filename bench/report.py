@@ -262,7 +262,11 @@ def render(results, out_dir):
         f"scikit-learn above N = {_BIG_BASELINE_SAMPLES:,} get one round, and every "
         "implementation there times one iteration. "
         "The lower bound columns "
-        "check that the three implementations computed the same thing.",
+        "check that the three implementations computed the same thing. "
+        "GFLOP/s divides the nominal flops of an iteration (N K (2d^2 + 3d) for full, "
+        "bench/workloads.py) by its time. The statistics skip points whose responsibility "
+        "is zero, so an iteration can do less work than that, and float32 rows are "
+        "compared with the float64 dgemm: either can read above 100%.",
         "",
         "| workload | fastgmm ms | reference ms | scikit-learn ms | vs reference | vs scikit-learn "
         "| GFLOP/s | % of dgemm | max rel. lower-bound difference |",
