@@ -150,18 +150,25 @@ def kmeans_plusplus(X, n_clusters, sample_weight=None, random_state=None, n_loca
     return centres, indices
 
 
-def _column_mean_and_tolerance(X, tol, chunk_values=1 << 15):
-    # scikit-learn: X.mean(axis=0), and tol * mean(np.var(X, axis=0)),
-    # here without np.var's full-size temporary.
-    mean = X.mean(axis=0)
-    if tol == 0:
-        return np.asarray(mean, dtype=np.float64), 0.0
-    squares = np.zeros(X.shape[1])
+def _centred_chunks(X, mean, chunk_values=1 << 15):
+    # (rows, X[rows] - mean) in float64, about chunk_values values at a
+    # time: no temporary the size of X.
     chunk_rows = max(1, chunk_values // X.shape[1])
     for start in range(0, X.shape[0], chunk_rows):
-        chunk = X[start:start + chunk_rows] - np.asarray(mean, dtype=np.float64)
+        rows = slice(start, start + chunk_rows)
+        yield rows, X[rows] - mean
+
+
+def _column_mean_and_tolerance(X, tol):
+    # scikit-learn: X.mean(axis=0), and tol * mean(np.var(X, axis=0)),
+    # here without np.var's full-size temporary.
+    mean = np.asarray(X.mean(axis=0), dtype=np.float64)
+    if tol == 0:
+        return mean, 0.0
+    squares = np.zeros(X.shape[1])
+    for _, chunk in _centred_chunks(X, mean):
         squares += np.einsum("ij,ij->j", chunk, chunk)
-    return np.asarray(mean, dtype=np.float64), float(np.mean(squares / X.shape[0]) * tol)
+    return mean, float(np.mean(squares / X.shape[0]) * tol)
 
 
 def _relocate_empty(X, sample_weight, mean, centres, sums, weight):
@@ -174,11 +181,8 @@ def _relocate_empty(X, sample_weight, mean, centres, sums, weight):
     # Rare (a cluster emptied), so in NumPy, by chunks: the k-means pass
     # compiles without it.
     distances = np.empty(n_samples)
-    chunk_rows = max(1, (1 << 15) // X.shape[1])
-    for start in range(0, n_samples, chunk_rows):
-        rows = slice(start, start + chunk_rows)
-        delta = (np.asarray(X[rows], dtype=np.float64) - mean) - centres[labels[rows]]
-        distances[rows] = (delta**2).sum(axis=1)
+    for rows, chunk in _centred_chunks(X, mean):
+        distances[rows] = ((chunk - centres[labels[rows]]) ** 2).sum(axis=1)
     if distances.max() == 0:
         return
     far = np.argpartition(distances, -len(empty))[: -len(empty) - 1: -1]

@@ -238,7 +238,9 @@ def _centred_support(x_t, n_block, centre, r, diff, r_used, index):
     components (92% on W2, ``negligible_log_ratio``), and zeros add nothing
     to the sums: gathering the others first lets the O(d^2) accumulation of
     the full kernels skip them. (Diag's O(d) sums gain nothing from it: the
-    gather costs as much as they do; measured on W5 diag.) When at least half the points are used, all are centred in place
+    gather costs as much as they do; measured on W5 diag.)
+
+    When at least half the points are used, all are centred in place
     (vectorised), and ``r_used`` is filled only to round r to a float32
     ``diff``'s dtype. Otherwise the used points' indices are collected
     without branches into ``index`` (int64 scratch), then gathered.
