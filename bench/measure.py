@@ -22,6 +22,7 @@ from sklearn.mixture import GaussianMixture as SklearnGaussianMixture
 
 import fastgmm
 from fastgmm import GaussianMixture, reference
+from fastgmm._config import numba_threads
 from fastgmm.mstep import _compute_precision_cholesky_from_precisions
 
 IMPLEMENTATIONS = ("fastgmm", "reference", "sklearn")
@@ -71,6 +72,35 @@ def seconds_per_iteration(implementation, X, workload, init, n_iter=3, rounds=3)
         end = time.perf_counter()
         times.append(((middle - start) - (end - middle)) / n_iter)
     return float(np.median(times)), float(lower_bound)
+
+
+def paired_seconds_per_iteration(cases, n_iter=3, rounds=5):
+    """Seconds per EM iteration of fastgmm for several cases, their rounds
+    interleaved, and the median of the per-round ratios to the first case.
+
+    On a shared machine the speed drifts by tens of percent within minutes;
+    cases timed back to back in each round see the same drift, so the ratio
+    of a round's times is steadier than the ratio of separate medians.
+
+    Parameters
+    ----------
+    cases : list of (X, workload, init, n_threads)
+        ``n_threads`` None keeps numba's thread count.
+    n_iter, rounds : int
+
+    Returns
+    -------
+    seconds : ndarray of shape (len(cases), rounds)
+    ratios : ndarray of shape (len(cases),)
+        Median over rounds of case 0's time over each case's time.
+    """
+    seconds = np.empty((len(cases), rounds))
+    for r in range(rounds):
+        for c, (X, workload, init, n_threads) in enumerate(cases):
+            with numba_threads(n_threads):
+                seconds[c, r] = seconds_per_iteration("fastgmm", X, workload, init, n_iter=n_iter,
+                                                      rounds=1)[0]
+    return seconds, np.median(seconds[0] / seconds, axis=1)
 
 
 def end_to_end(implementation, X, workload, rounds=1, random_state=0):

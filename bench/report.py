@@ -21,8 +21,6 @@ from dataclasses import asdict, replace
 
 import numpy as np
 
-from fastgmm._config import numba_threads
-
 from . import measure
 from .workloads import WORKLOADS, Workload, make_data
 
@@ -86,6 +84,8 @@ def run(mode, log=print):
                             if abs(row[i]["lower_bound"] - reference) > limit * abs(reference)]
         if row["disagrees"]:
             log(f"FAIL {workload.label}: {row['disagrees']} disagree with the reference")
+        if float32:
+            row["paired_float64"] = _paired_float64(workload, X, init, rounds, log)
         results["workloads"].append(row)
         if workload.name == "W2" and workload.covariance_type == "full" and workload.dtype == "float64" \
                 and workload.n_samples == max(w.n_samples for w in _select(mode) if w.name == "W2"):
@@ -112,12 +112,33 @@ def run(mode, log=print):
     return results
 
 
+def _paired_rounds(rounds):
+    # Paired ratios need a few pairs to take a median of.
+    return 1 if rounds == 1 else 7
+
+
+def _paired_float64(workload, X, init, rounds, log):
+    """float64 against float32 on the same problem, rounds interleaved."""
+    twin = replace(workload, dtype="float64")
+    X64, init64 = make_data(twin)
+    seconds, ratios = measure.paired_seconds_per_iteration(
+        [(X64, twin, init64, None), (X, workload, init, None)], rounds=_paired_rounds(rounds))
+    log(f"{workload.label}: float64 {np.median(seconds[0]) * 1e3:.1f} ms, float32 "
+        f"{np.median(seconds[1]) * 1e3:.1f} ms per iteration, paired ratio {ratios[1]:.2f}x")
+    return dict(float64_seconds=float(np.median(seconds[0])),
+                float32_seconds=float(np.median(seconds[1])),
+                ratio=float(ratios[1]), rounds=int(seconds.shape[1]))
+
+
 def _threads_and_end_to_end(results, workload, X, init, rounds, log):
-    for threads in (1, 2):
-        with numba_threads(threads):
-            seconds, _ = measure.seconds_per_iteration("fastgmm", X, workload, init, rounds=rounds)
-        results["threads"].append(dict(label=workload.label, threads=threads, seconds=seconds))
-        log(f"{workload.label} fastgmm with {threads} thread(s): {seconds * 1e3:.1f} ms/iter")
+    seconds, ratios = measure.paired_seconds_per_iteration(
+        [(X, workload, init, 1), (X, workload, init, 2)], rounds=_paired_rounds(rounds))
+    for threads, times, ratio in zip((1, 2), seconds, ratios):
+        results["threads"].append(dict(label=workload.label, threads=threads,
+                                       seconds=float(np.median(times)), paired_ratio=float(ratio),
+                                       rounds=int(seconds.shape[1])))
+        log(f"{workload.label} fastgmm with {threads} thread(s): {np.median(times) * 1e3:.1f} "
+            f"ms/iter, paired ratio to 1 thread {ratio:.2f}x")
     for impl in ("fastgmm", "sklearn"):
         seconds, n_iter, lower_bound = measure.end_to_end(impl, X, workload)
         results["end_to_end"].append(dict(label=workload.label, implementation=impl,
@@ -219,8 +240,14 @@ def _derived_lines(results):
                              ("n_samples", "n_features", "n_components", "covariance_type"))), None)
         if twin is not None:
             lb32, lb64 = r["fastgmm"]["lower_bound"], twin["fastgmm"]["lower_bound"]
-            lines.append(f"- float32 {r['label']}: {twin['fastgmm']['seconds'] / r['fastgmm']['seconds']:.2f}x "
-                         f"faster than float64; lower bounds differ by {abs(lb32 - lb64) / abs(lb64):.1e} "
+            speedup = twin["fastgmm"]["seconds"] / r["fastgmm"]["seconds"]
+            line = f"- float32 {r['label']}: {speedup:.2f}x faster than float64 by the table's rows"
+            paired = r.get("paired_float64")
+            if paired:
+                line += (f"; {paired['ratio']:.2f}x as the median ratio of {paired['rounds']} "
+                         f"interleaved rounds (float64 {paired['float64_seconds'] * 1e3:.1f} ms, "
+                         f"float32 {paired['float32_seconds'] * 1e3:.1f} ms)")
+            lines.append(line + f"; lower bounds differ by {abs(lb32 - lb64) / abs(lb64):.1e} "
                          "relative.")
     rate = results.get("exp_per_second")
     if rate:
@@ -266,7 +293,11 @@ def render(results, out_dir):
         "GFLOP/s divides the nominal flops of an iteration (N K (2d^2 + 3d) for full, "
         "bench/workloads.py) by its time. The statistics skip points whose responsibility "
         "is zero, so an iteration can do less work than that, and float32 rows are "
-        "compared with the float64 dgemm: either can read above 100%.",
+        "compared with the float64 dgemm: either can read above 100%. "
+        "The thread and float32 ratios are also given as the median of per-round ratios "
+        "over interleaved rounds (bench.measure.paired_seconds_per_iteration): on a shared "
+        "machine the speed drifts by tens of percent within minutes, and both cases of a "
+        "round see the same drift.",
         "",
         "| workload | fastgmm ms | reference ms | scikit-learn ms | vs reference | vs scikit-learn "
         "| GFLOP/s | % of dgemm | max rel. lower-bound difference |",
@@ -281,9 +312,14 @@ def render(results, out_dir):
             f"{' FAIL: ' + ', '.join(r['disagrees']) if r.get('disagrees') else ''} |")
     lines += _derived_lines(results)
     if results["threads"]:
-        t = {row["threads"]: row["seconds"] for row in results["threads"]}
-        lines += ["", f"Threads ({results['threads'][0]['label']}): 1 thread {t[1] * 1e3:.1f} ms, "
-                  f"2 threads {t[2] * 1e3:.1f} ms per iteration, {t[1] / t[2]:.2f}x."]
+        t = {row["threads"]: row for row in results["threads"]}
+        line = (f"Threads ({results['threads'][0]['label']}): 1 thread {t[1]['seconds'] * 1e3:.1f} ms, "
+                f"2 threads {t[2]['seconds'] * 1e3:.1f} ms per iteration, "
+                f"{t[1]['seconds'] / t[2]['seconds']:.2f}x")
+        if "paired_ratio" in t[2]:  # older JSON has separate medians only
+            line += (f"; {t[2]['paired_ratio']:.2f}x as the median ratio of {t[2]['rounds']} "
+                     "interleaved rounds")
+        lines += ["", line + "."]
     if results["end_to_end"]:
         e = {row["implementation"]: row for row in results["end_to_end"]}
         lines += ["", f"Default fit end to end ({e['fastgmm']['label']}, kmeans init, default tol): "

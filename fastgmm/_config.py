@@ -29,6 +29,11 @@ PARALLEL_JIT_OPTIONS = dict(
     )),
 )
 
+# The E-step's tile loops are elementwise over points, with no reduction to
+# vectorise, so they need no reassociation, and must not have it: the float32
+# centring (x - hi) - lo would become x - (hi + lo), which drops lo.
+ELEMENTWISE_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH_FLAGS - {"reassoc"})
+
 # The polynomial exp keeps its two-constant range reduction only if LLVM may
 # not reassociate it: contraction (FMA) alone. It is inlined into callers.
 EXACT_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})

@@ -168,6 +168,32 @@ def test_sparse_responsibilities_match_reference(covariance_type, dtype):
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())
 
 
+@pytest.mark.parametrize("covariance_type", ["full", "tied"])
+def test_float32_work_centres_data_far_from_zero(covariance_type):
+    """float32 data 3e4 from 0 with float64 means, as in a fit's E-step: the
+    kernels form x - mu as (x - hi) - lo with mu = hi + lo in float32, so
+    log p(x) stays within float32 rounding of the float64 result, far closer
+    than with the means rounded to float32 (whose error is ulp(3e4) / 2)."""
+    rng = np.random.default_rng(21)
+    n_components, n_features, offset = 3, 6, 3e4
+    weights, means, covariances, chol = random_parameters(rng, covariance_type, n_components,
+                                                          n_features)
+    means = means + offset
+    X = (means[rng.integers(n_components, size=2000)]
+         + rng.standard_normal((2000, n_features))).astype(np.float32)
+    X64 = X.astype(np.float64)
+    prepared = kernels._prepare(covariance_type, weights, means, chol, np.float32)
+    assert prepared[0].dtype == np.float32  # float32 work
+    log_norm = np.empty(X.shape[0], dtype=np.float32)
+    kernels._run_pass(X, None, covariance_type, prepared, statistics=False, out_log_norm=log_norm)
+    exact = reference.e_step(X64, weights, means, chol, covariance_type)[0]
+    rounded_means = means.astype(np.float32).astype(np.float64)
+    naive = reference.e_step(X64, weights, rounded_means, chol, covariance_type)[0]
+    error = np.abs(log_norm - exact).max()
+    assert error < 0.05 * np.abs(naive - exact).max()
+    np.testing.assert_allclose(log_norm, exact, rtol=2e-6)
+
+
 UNIT_COVARIANCES = {
     "full": np.stack([np.eye(2)] * 2), "tied": np.eye(2), "diag": np.ones((2, 2)), "spherical": np.ones(2),
 }

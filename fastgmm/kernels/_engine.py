@@ -15,7 +15,7 @@ from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
 
-from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
@@ -32,15 +32,14 @@ from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 
 @njit(**JIT_OPTIONS)
-def _block_buffers(n_features, padded, n_components, block, dtype):
-    """One lane's scratch: x_t (features x block) in float64, so that X's
-    values are exact in it and each x - mu is formed in float64 and rounded
-    once; diff and y (padded x block, zero so that padding rows stay zero,
-    y with one spare scratch row) in the compute dtype; log_rho (components
-    x block), w_block, log_norm and scratch (block) in float64; index
-    (block) int64."""
+def _block_buffers(padded, n_components, block, x_dtype, dtype):
+    """One lane's scratch: x_t (padded x block) in X's dtype, so that X's
+    values are exact in it; x_t, diff and y zero, so that padding rows stay
+    zero (y with one spare scratch row), diff and y in the compute dtype;
+    log_rho (components x block), w_block, log_norm and scratch (block) in
+    float64; index (block) int64."""
     return (
-        np.empty((n_features, block)),
+        np.zeros((padded, block), x_dtype),
         np.zeros((padded, block), dtype),
         np.zeros((padded + 1, block), dtype),
         np.empty((n_components, block)),
@@ -93,7 +92,7 @@ _ACCUMULATE_BLOCKS = {
 }
 
 
-@overload(_log_rho_block, jit_options=JIT_OPTIONS)
+@overload(_log_rho_block, jit_options=ELEMENTWISE_JIT_OPTIONS)
 def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     return _LOG_RHO_BLOCKS[_covariance_code(cov)]
 
@@ -179,7 +178,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     for lane in prange(n_lanes):
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
         x_t, diff, y, log_rho, w_block, log_norm, scratch, index = _block_buffers(
-            n_features, padded, n_components, block, prec.dtype
+            padded, n_components, block, X.dtype, prec.dtype
         )
         kept_norm = lane_worst[lane]
         kept_index = lane_index[lane]

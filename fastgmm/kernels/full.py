@@ -7,7 +7,8 @@ those functions' signatures (arguments a type does not use are ignored).
 Parameter layout used by the drivers in ``_engine``:
 ``prec`` is U of shape (n_components, p, p), zero-padded to
 p = ``padded_features(n_features)``; ``shift`` is the current means (the
-centre of the shifted sums); ``aux`` is unused.
+centre of the shifted sums); ``aux`` is the means zero-padded to p, the
+centres of the E-step's tiles.
 
 The block functions work in 4 x 4 register tiles (p is a multiple of 4):
 each load of a point's coordinates feeds four multiply-adds, and the partial
@@ -22,8 +23,8 @@ from ._common import (
     LOG_2PI,
     _add_upper_tiles,
     _block_total,
-    _centre_rows,
     _centred_support,
+    _split_centre,
     _triangular_columns,
     padded_features,
 )
@@ -42,7 +43,8 @@ def prepare_full(weights, means, precisions_cholesky):
     -------
     prec : ndarray of shape (n_components, padded, padded)
         U, with zero rows and columns up to ``padded_features(n_features)``.
-    aux : ndarray of shape (n_components, n_features)
+    aux : ndarray of shape (n_components, padded)
+        The means, zero-padded: the E-step's centres.
     const : ndarray of shape (n_components,)
         log pi_k + sum_i log U_k[i, i] - d/2 log(2 pi), eq. (2).
     shift : ndarray of shape (n_components, n_features)
@@ -53,11 +55,13 @@ def prepare_full(weights, means, precisions_cholesky):
     # Zero rows and columns up to a multiple of 4 for the 4 x 4 tiles.
     prec = np.zeros((n_components, padded, padded))
     prec[:, :n_features, :n_features] = chol
+    centres = np.zeros((n_components, padded))
+    centres[:, :n_features] = means
     log_det = np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
     with np.errstate(divide="ignore"):
         const = np.log(weights) + log_det - 0.5 * n_features * LOG_2PI
     shift = np.ascontiguousarray(means, dtype=np.float64)
-    return prec, np.zeros_like(shift), const, shift
+    return prec, centres, const, shift
 
 
 def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
@@ -67,9 +71,10 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     Each group of four columns of (x - mu)^T U is finished in the diagonal
     tile's loop, which adds its squares to log rho at once: the columns are
     never stored, and the first group reads zero rows instead of tiles.
+    x - mu is formed as the tiles read it (see ``_triangular_columns``).
 
-    x_t : (n_features, block); diff : (padded, block), rows past n_features
-    zero; y : (padded + 1, block) scratch; log_rho : (n_components, block).
+    x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
+    scratch; log_rho : (n_components, block).
     """
     n_components = shift.shape[0]
     padded = prec.shape[1]
@@ -80,8 +85,8 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
         for b in range(n_block):
             yi[b] = 0.0
     for k in range(n_components):
-        _centre_rows(x_t, n_block, shift[k], diff)
         u = prec[k]
+        centre = aux[k]
         quad = log_rho[k]
         c = const[k]
         for b in range(n_block):
@@ -89,18 +94,22 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
-                _triangular_columns(diff, u, j, j, n_block, y0, y1, y2, y3)
+                _triangular_columns(x_t, centre, u, j, j, n_block, y0, y1, y2, y3)
             u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
             u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
             u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
             u33 = u[j + 3, j + 3]
-            d0, d1, d2, d3 = diff[j], diff[j + 1], diff[j + 2], diff[j + 3]
+            h0, h1, h2, h3, l0, l1, l2, l3 = _split_centre(centre, j, u)
+            x0, x1, x2, x3 = x_t[j], x_t[j + 1], x_t[j + 2], x_t[j + 3]
             for b in range(n_block):
-                e0, e1, e2, e3 = d0[b], d1[b], d2[b], d3[b]
+                e0 = (x0[b] - h0) - l0
+                e1 = (x1[b] - h1) - l1
+                e2 = (x2[b] - h2) - l2
+                e3 = (x3[b] - h3) - l3
                 v0 = y0[b] + e0 * u00
-                v1 = y1[b] + (e0 * u01 + e1 * u11)
-                v2 = y2[b] + (e0 * u02 + e1 * u12 + e2 * u22)
-                v3 = y3[b] + (e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33)
+                v1 = y1[b] + e0 * u01 + e1 * u11
+                v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
+                v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
                 quad[b] -= 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
 
 

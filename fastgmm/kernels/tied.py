@@ -5,8 +5,10 @@ The block functions are plain Python: the driver's ``_log_rho_block`` and
 those functions' signatures (arguments a type does not use are ignored).
 
 Parameter layout used by the drivers in ``_engine``: ``prec`` is U with shape
-(1, n_features, n_features); ``shift`` repeats one global centre c (the
-weighted mean of the means) on every row; ``aux`` holds m_k = (mu_k - c)^T U.
+(1, p, p), zero-padded to p = ``padded_features(n_features)``; ``shift``
+repeats one global centre c (the weighted mean of the means) on every row;
+``aux`` (n_components + 1, p) holds m_k = (mu_k - c)^T U in its first rows
+and c, zero-padded, in its last.
 
 The E-step uses the shared-precision shortcut of eq. (12):
 (x - mu_k)^T U = y - m_k with y = (x - c)^T U computed once per point, so a
@@ -40,7 +42,8 @@ def prepare_tied(weights, means, precisions_cholesky):
     -------
     prec : ndarray of shape (1, padded, padded)
         U, with zero rows and columns up to ``padded_features(n_features)``.
-    aux : ndarray of shape (n_components, padded)
+    aux : ndarray of shape (n_components + 1, padded)
+        m_k, then the centre c.
     const : ndarray of shape (n_components,)
     shift : ndarray of shape (n_components, n_features)
     """
@@ -54,8 +57,9 @@ def prepare_tied(weights, means, precisions_cholesky):
     padded = padded_features(n_features)
     prec = np.zeros((1, padded, padded))
     prec[0, :n_features, :n_features] = chol
-    aux = np.zeros((means.shape[0], padded))
-    aux[:, :n_features] = (means - centre) @ chol
+    aux = np.zeros((means.shape[0] + 1, padded))
+    aux[:-1, :n_features] = (means - centre) @ chol
+    aux[-1, :n_features] = centre
     with np.errstate(divide="ignore"):
         const = np.log(weights) + np.log(np.diag(chol)).sum() - 0.5 * n_features * LOG_2PI
     shift = np.repeat(centre[None], means.shape[0], axis=0)
@@ -65,16 +69,16 @@ def prepare_tied(weights, means, precisions_cholesky):
 def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||y_b - m_k||^2 with y_b = (x_b - c)^T U, eq. (12).
 
-    diff, y : (padded, block); y holds every y_b, and U^T (x - c) goes in
-    4 x 4 tiles (padded is a multiple of 4).
+    x_t, y : (padded, block), x_t's rows past n_features zero; y holds every
+    y_b, and (x - c)^T U goes in 4 x 4 tiles (padded is a multiple of 4).
     """
-    n_components = aux.shape[0]
+    n_components = const.shape[0]
     padded = prec.shape[1]
     u = prec[0]
-    _centre_rows(x_t, n_block, shift[0], diff)
+    centre = aux[n_components]
     for j in range(0, padded, 4):
         # Whole columns: the diagonal tiles as full tiles, once per point.
-        _triangular_columns(diff, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
+        _triangular_columns(x_t, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
     ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
