@@ -339,11 +339,6 @@ def _triangular_columns(x_t, centre, u, j, stop, n_block, y0, y1, y2, y3):
     x_t : (padded, block) in X's dtype; centre : (padded,) float64; u
     (padded, padded) and y0..y3 (block,) in the compute dtype.
     """
-    for b in range(n_block):
-        y0[b] = 0.0
-        y1[b] = 0.0
-        y2[b] = 0.0
-        y3[b] = 0.0
     for i in range(0, stop, 4):
         u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
         u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
@@ -356,10 +351,18 @@ def _triangular_columns(x_t, centre, u, j, stop, n_block, y0, y1, y2, y3):
             e1 = (x1[b] - h1) - l1
             e2 = (x2[b] - h2) - l2
             e3 = (x3[b] - h3) - l3
-            y0[b] = y0[b] + e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
-            y1[b] = y1[b] + e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
-            y2[b] = y2[b] + e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
-            y3[b] = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+            # The first tile writes y, so y is never zeroed: four fewer
+            # stores and loads per point for each group of columns.
+            if i == 0:
+                y0[b] = e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
+                y1[b] = e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
+                y2[b] = e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
+                y3[b] = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+            else:
+                y0[b] = y0[b] + e0 * u00 + e1 * u10 + e2 * u20 + e3 * u30
+                y1[b] = y1[b] + e0 * u01 + e1 * u11 + e2 * u21 + e3 * u31
+                y2[b] = y2[b] + e0 * u02 + e1 * u12 + e2 * u22 + e3 * u32
+                y3[b] = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
 
 
 @njit(**JIT_OPTIONS)

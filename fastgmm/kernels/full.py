@@ -70,7 +70,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
 
     Each group of four columns of (x - mu)^T U is finished in the diagonal
     tile's loop, which adds its squares to log rho at once: the columns are
-    never stored, and the first group reads zero rows instead of tiles.
+    never stored.
     x - mu is formed as the tiles read it (see ``_triangular_columns``).
 
     x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
@@ -78,19 +78,11 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     """
     n_components = shift.shape[0]
     padded = prec.shape[1]
-    # Rows 0-3 stay zero for the whole block: the first column group's
-    # off-diagonal part (there is none). Later groups use rows j..j+3.
-    for i in range(4):
-        yi = y[i]
-        for b in range(n_block):
-            yi[b] = 0.0
     for k in range(n_components):
         u = prec[k]
         centre = aux[k]
         quad = log_rho[k]
         c = const[k]
-        for b in range(n_block):
-            quad[b] = c
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
@@ -106,11 +98,20 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
                 e1 = (x1[b] - h1) - l1
                 e2 = (x2[b] - h2) - l2
                 e3 = (x3[b] - h3) - l3
-                v0 = y0[b] + e0 * u00
-                v1 = y1[b] + e0 * u01 + e1 * u11
-                v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
-                v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                quad[b] -= 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                # The first group has no off-diagonal part, and starts log
+                # rho: nothing is zeroed or loaded first (LLVM hoists the test).
+                if j == 0:
+                    v0 = e0 * u00
+                    v1 = e0 * u01 + e1 * u11
+                    v2 = e0 * u02 + e1 * u12 + e2 * u22
+                    v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+                    quad[b] = c - 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                else:
+                    v0 = y0[b] + e0 * u00
+                    v1 = y1[b] + e0 * u01 + e1 * u11
+                    v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
+                    v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+                    quad[b] -= 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
 
 
 @njit(**JIT_OPTIONS)
