@@ -276,9 +276,10 @@ def _centred_support(x_t, n_block, centre, r, diff, r_used, index):
 
 
 @njit(**JIT_OPTIONS)
-def _add_scaled_squares(x_t, n_block, centre, scale, quad):
-    """quad[b] += sum_i scale_i (x_bi - centre_i)^2, four features per sweep
-    so that each load and store of ``quad`` serves four of them."""
+def _scaled_squares(x_t, n_block, centre, scale, quad):
+    """quad[b] = sum_i scale_i (x_bi - centre_i)^2, four features per sweep
+    so that each load and store of ``quad`` serves four of them. The first
+    sweep writes quad, so nothing is zeroed first."""
     n_features = centre.shape[0]
     i = 0
     while i + 4 <= n_features:
@@ -290,7 +291,8 @@ def _add_scaled_squares(x_t, n_block, centre, scale, quad):
             t1 = x1[b] - m1
             t2 = x2[b] - m2
             t3 = x3[b] - m3
-            quad[b] += p0 * (t0 * t0) + p1 * (t1 * t1) + p2 * (t2 * t2) + p3 * (t3 * t3)
+            total = p0 * (t0 * t0) + p1 * (t1 * t1) + p2 * (t2 * t2) + p3 * (t3 * t3)
+            quad[b] = total if i == 0 else quad[b] + total
         i += 4
     for j in range(i, n_features):
         m = centre[j]
@@ -298,7 +300,7 @@ def _add_scaled_squares(x_t, n_block, centre, scale, quad):
         xj = x_t[j]
         for b in range(n_block):
             t = xj[b] - m
-            quad[b] += p * (t * t)
+            quad[b] = p * (t * t) if j == 0 else quad[b] + p * (t * t)
 
 
 def _split_centre(centre, i, u):

@@ -11,7 +11,7 @@ current means, ``aux`` is unused.
 
 import numpy as np
 
-from ._common import LOG_2PI, _add_scaled_squares, _block_total
+from ._common import LOG_2PI, _block_total, _scaled_squares
 
 
 def prepare_diag(weights, means, precisions_cholesky):
@@ -44,9 +44,7 @@ def _log_rho_diag_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     n_components = shift.shape[0]
     for k in range(n_components):
         quad = log_rho[k]
-        for b in range(n_block):
-            quad[b] = 0.0
-        _add_scaled_squares(x_t, n_block, shift[k], prec[k, 0], quad)
+        _scaled_squares(x_t, n_block, shift[k], prec[k, 0], quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]

@@ -11,7 +11,7 @@ unused. The second moment is the scalar sum_b r_b ||x_b - c_k||^2.
 
 import numpy as np
 
-from ._common import LOG_2PI, _add_scaled_squares, _block_total
+from ._common import LOG_2PI, _block_total, _scaled_squares
 
 
 def prepare_spherical(weights, means, precisions_cholesky):
@@ -45,9 +45,7 @@ def _log_rho_spherical_block(cov, x_t, n_block, prec, aux, const, shift, log_rho
     ones = np.ones(n_features, x_t.dtype)
     for k in range(n_components):
         quad = log_rho[k]
-        for b in range(n_block):
-            quad[b] = 0.0
-        _add_scaled_squares(x_t, n_block, shift[k], ones, quad)
+        _scaled_squares(x_t, n_block, shift[k], ones, quad)
         c = const[k]
         p = 0.5 * prec[k, 0, 0]
         for b in range(n_block):

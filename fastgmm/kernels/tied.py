@@ -19,11 +19,11 @@ import numpy as np
 
 from ._common import (
     LOG_2PI,
-    _add_scaled_squares,
     _add_tile_products,
     _add_upper_tiles,
     _block_total,
     _centre_rows,
+    _scaled_squares,
     _triangular_columns,
     padded_features,
 )
@@ -82,9 +82,7 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
-        for b in range(n_block):
-            quad[b] = 0.0
-        _add_scaled_squares(y, n_block, aux[k], ones, quad)
+        _scaled_squares(y, n_block, aux[k], ones, quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
