@@ -19,14 +19,36 @@ LOG_2PI = math.log(2.0 * math.pi)
 FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
 
 
-# Points per block of the EM passes. Measured A/B with 2 threads: 256
-# points beat 128 at every feature count tried once the E-step stopped
-# storing its columns and the statistics skipped zero responsibilities
-# (W2, d = 16: 196-202 -> 164-174 ms per iteration; d = 5, 8 and 32 alike;
-# at d = 64, 256 points were already 1.8x faster than 32). float32 work
-# gains most: each tile's sums are reduced across 16 lanes per vector, which
-# longer sweeps amortise. A constant, so never a function of the threads.
+# Points per block of the EM passes. Measured A/B: 256 float64 points beat
+# 128 at every feature count tried once the E-step stopped storing its
+# columns and the statistics skipped zero responsibilities (W2, d = 16,
+# 2 threads: 196-202 -> 164-174 ms per iteration; d = 5, 8 and 32 alike) and
+# beat 512 (W2 labels pass, 1 thread: 136-139 against 159-201 ms).
 BLOCK = 256
+
+
+def block_points(dtype, covariance_type):
+    """Points per block of the EM passes.
+
+    ``BLOCK``, except for full covariances in float32 work, which take twice
+    as many (W2 statistics pass, 1 thread: 135-156 against 147-170 ms): their
+    vectors hold 16 points, so 256 points are only 16 vector steps per tile,
+    and each tile's setup and sums are paid per block. Tied float32 stays at
+    ``BLOCK``: its second moment is a scatter about one global centre, whose
+    longer float32 block sums lost precision in the M-step's cancellation
+    (tests/test_kernels.py::test_sparse_responsibilities_match_reference).
+    Diag and spherical work in float64. A function of the problem only,
+    never of the threads.
+
+    Parameters
+    ----------
+    dtype : numpy dtype
+        The compute dtype.
+    covariance_type : {'full', 'tied', 'diag', 'spherical'}
+    """
+    if covariance_type == "full" and np.dtype(dtype) == np.float32:
+        return 2 * BLOCK
+    return BLOCK
 
 
 def padded_features(n_features):
