@@ -51,7 +51,7 @@ from ._common import (  # noqa: E402
     FULL,
     SPHERICAL,
     TIED,
-    block_points,
+    BLOCK,
     lane_count,
     negligible_log_ratio,
     padded_features,
@@ -148,11 +148,11 @@ def _kernel_moment_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def _lanes_for(X, covariance_type, n_components, dtype):
+def _lanes_for(X, covariance_type, n_components):
     n_samples, n_features = X.shape
     s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
     per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
-    return s2_shape, lane_count(n_samples, n_components, per_lane), block_points(dtype, covariance_type)
+    return s2_shape, lane_count(n_samples, n_components, per_lane), BLOCK
 
 
 def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, statistics=True,
@@ -160,7 +160,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     # Empty arrays stand for "not asked": the driver skips that job.
     prec, aux, const, shift = prepared
     n_components = shift.shape[0]
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components, prec.dtype)
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components)
     if not statistics:
         s2_shape = (0, 0, 0)
     no_rows = np.empty((0, n_components))

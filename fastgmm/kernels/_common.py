@@ -23,32 +23,13 @@ FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
 # 128 at every feature count tried once the E-step stopped storing its
 # columns and the statistics skipped zero responsibilities (W2, d = 16,
 # 2 threads: 196-202 -> 164-174 ms per iteration; d = 5, 8 and 32 alike) and
-# beat 512 (W2 labels pass, 1 thread: 136-139 against 159-201 ms).
+# beat 512 (W2 labels pass, 1 thread: 136-139 against 159-201 ms). float32
+# work was faster with 512 (W2 statistics pass, 1 thread: 135-156 against
+# 147-170 ms), but its longer float32 block sums moved W6's d = 64 lower
+# bound 1.4e-5 from float64's, past issue 3's 1e-5 (3.7e-6 with 256), and
+# tied's float32 scatter lost precision likewise. A constant, so never a
+# function of the threads.
 BLOCK = 256
-
-
-def block_points(dtype, covariance_type):
-    """Points per block of the EM passes.
-
-    ``BLOCK``, except for full covariances in float32 work, which take twice
-    as many (W2 statistics pass, 1 thread: 135-156 against 147-170 ms): their
-    vectors hold 16 points, so 256 points are only 16 vector steps per tile,
-    and each tile's setup and sums are paid per block. Tied float32 stays at
-    ``BLOCK``: its second moment is a scatter about one global centre, whose
-    longer float32 block sums lost precision in the M-step's cancellation
-    (tests/test_kernels.py::test_sparse_responsibilities_match_reference).
-    Diag and spherical work in float64. A function of the problem only,
-    never of the threads.
-
-    Parameters
-    ----------
-    dtype : numpy dtype
-        The compute dtype.
-    covariance_type : {'full', 'tied', 'diag', 'spherical'}
-    """
-    if covariance_type == "full" and np.dtype(dtype) == np.float32:
-        return 2 * BLOCK
-    return BLOCK
 
 
 def padded_features(n_features):
@@ -158,26 +139,35 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
             w_block[b] = sample_weight[start + b]
 
 
+# Exps of log rho more than 460 below a point's largest (e^-460 ~ 1e-200)
+# add nothing to its sum of exps, whose largest term is 1, and kept as
+# responsibilities their products with x - mu would go subnormal, which is
+# slow (W5 diag: 4% of responsibilities were subnormal, and the pass took
+# 125 ms with them against 88 ms without, 1 thread).
+EXP_FLOOR = -460.0
+
+
 def negligible_log_ratio(dtype):
     """log of the ratio to a point's largest responsibility below which a
-    fit's E-step sets a responsibility to zero.
+    fit's E-step leaves a responsibility out of the statistics.
 
-    Such responsibilities change no sufficient statistic by more than that
-    ratio, far below rounding (they are absorbed in every sum that has a
-    larger term), and log p(x) keeps its bits. Kept, their products with
-    x - mu go subnormal, and subnormal arithmetic is slow: on W5 diag, 4% of
-    the responsibilities are subnormal, and the E-step pass took 125 ms with
-    them against 88 ms without (1 thread).
-    float64: exp(-460) ~ 1e-200; float32 work: exp(-60) ~ 1e-26, whose
-    products stay clear of float32's subnormals below 1e-38.
-    predict_proba keeps every responsibility (a ratio of -inf).
+    float64: exp(-40) ~ 4e-18, below half an ulp of the largest (2^-53 ~
+    1.1e-16): each such term is absorbed, unchanged, when added to a sum that
+    holds its point's largest responsibility, and N_k, S1_k and S2_k move by
+    at most that fraction of each point's weight. float32 work: exp(-20) ~
+    2e-9, against float32's 6e-8. log p(x) keeps every exp above
+    ``EXP_FLOOR``, so it keeps its bits. Where components overlap in their
+    far tails, most responsibilities are such terms (W4, K = 64: 88% of them
+    are above e^-460, 2.3% above e^-40), and the statistics then skip them
+    (``_centred_support``, ``_add_sparse_points``). predict_proba keeps every
+    responsibility (a ratio of -inf).
 
     Parameters
     ----------
     dtype : numpy dtype
         The compute dtype.
     """
-    return -60.0 if np.dtype(dtype) == np.float32 else -460.0
+    return -20.0 if np.dtype(dtype) == np.float32 else -40.0
 
 
 @njit(**JIT_OPTIONS)
@@ -189,7 +179,8 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
     r_k = exp(log rho_k - log p(x)). One exp per entry: the exps shifted by the
     row maximum are kept and divided by their sum. ``norm`` is scratch.
     Entries more than ``-log_floor`` below their point's maximum become 0
-    (see ``negligible_log_ratio``; -inf keeps all).
+    (see ``negligible_log_ratio``; -inf keeps all); log p(x) sums every exp
+    above ``EXP_FLOOR`` (or all, with -inf).
 
     Returns
     -------
@@ -209,13 +200,14 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
         # A point where every component has zero weight: avoid inf - inf.
         if peak[b] == -np.inf:
             peak[b] = 0.0
+    exp_floor = min(log_floor, EXP_FLOOR)
     for k in range(n_components):
         row = log_rho[k]
         for b in range(n_block):
             shifted = row[b] - peak[b]
             # Clamped first, so the exp itself never goes subnormal.
-            e = _exp(max(shifted, log_floor)) if shifted >= log_floor else 0.0
-            row[b] = e
+            e = _exp(max(shifted, exp_floor)) if shifted >= exp_floor else 0.0
+            row[b] = e if shifted >= log_floor else 0.0
             norm[b] += e
     total = 0.0
     for b in range(n_block):
