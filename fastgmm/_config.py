@@ -30,8 +30,8 @@ PARALLEL_JIT_OPTIONS = dict(
 )
 
 # The E-step's tile loops are elementwise over points, with no reduction to
-# vectorise, so they need no reassociation, and must not have it: the float32
-# centring (x - hi) - lo would become x - (hi + lo), which drops lo.
+# vectorise, so they need no reassociation: their sums run as written, left
+# to right, as chains of fused multiply-adds.
 ELEMENTWISE_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH_FLAGS - {"reassoc"})
 
 # The polynomial exp keeps its two-constant range reduction only if LLVM may

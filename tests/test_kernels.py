@@ -174,9 +174,9 @@ def test_sparse_responsibilities_match_reference(covariance_type, dtype, n_compo
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])
 def test_float32_work_centres_data_far_from_zero(covariance_type):
     """float32 data 3e4 from 0 with float64 means, as in a fit's E-step: the
-    kernels form x - mu as (x - hi) - lo with mu = hi + lo in float32, so
-    log p(x) stays within float32 rounding of the float64 result, far closer
-    than with the means rounded to float32 (whose error is ulp(3e4) / 2)."""
+    kernels form x - mu in float64 and round it once, so log p(x) stays
+    within float32 rounding of the float64 result, far closer than with the
+    means rounded to float32 (whose error is ulp(3e4) / 2)."""
     rng = np.random.default_rng(21)
     n_components, n_features, offset = 3, 6, 3e4
     weights, means, covariances, chol = random_parameters(rng, covariance_type, n_components,

@@ -23,8 +23,9 @@ from ._common import (
     LOG_2PI,
     _add_upper_tiles,
     _block_total,
+    _centre_values,
     _centred_support,
-    _split_centre,
+    _tile_rows,
     _triangular_columns,
     padded_features,
 )
@@ -71,7 +72,8 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     Each group of four columns of (x - mu)^T U is finished in the diagonal
     tile's loop, which adds its squares to log rho at once: the columns are
     never stored.
-    x - mu is formed as the tiles read it (see ``_triangular_columns``).
+    x - mu is formed as the tiles read it, or once per component for float32
+    work (``_tile_rows``).
 
     x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
     scratch; log_rho : (n_components, block).
@@ -80,24 +82,24 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     padded = prec.shape[1]
     for k in range(n_components):
         u = prec[k]
-        centre = aux[k]
+        rows, centre = _tile_rows(x_t, aux[k], shift[k], n_block, diff, u)
         quad = log_rho[k]
         c = const[k]
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
-                _triangular_columns(x_t, centre, u, j, j, n_block, y0, y1, y2, y3)
+                _triangular_columns(rows, centre, u, j, j, n_block, y0, y1, y2, y3)
             u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
             u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
             u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
             u33 = u[j + 3, j + 3]
-            h0, h1, h2, h3, l0, l1, l2, l3 = _split_centre(centre, j, u)
-            x0, x1, x2, x3 = x_t[j], x_t[j + 1], x_t[j + 2], x_t[j + 3]
+            m0, m1, m2, m3 = _centre_values(centre, j, u)
+            x0, x1, x2, x3 = rows[j], rows[j + 1], rows[j + 2], rows[j + 3]
             for b in range(n_block):
-                e0 = (x0[b] - h0) - l0
-                e1 = (x1[b] - h1) - l1
-                e2 = (x2[b] - h2) - l2
-                e3 = (x3[b] - h3) - l3
+                e0 = x0[b] - m0
+                e1 = x1[b] - m1
+                e2 = x2[b] - m2
+                e3 = x3[b] - m3
                 # The first group has no off-diagonal part, and starts log
                 # rho: nothing is zeroed or loaded first (LLVM hoists the test).
                 if j == 0:
