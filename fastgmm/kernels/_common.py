@@ -234,7 +234,7 @@ def _block_total(values, n_block):
 
 @njit(**JIT_OPTIONS)
 def _centre_rows(x_t, n_block, centre, diff):
-    """diff[i] = x_t[i] - centre[i] over the block, for every feature i."""
+    """diff[i] = x_t[i] - centre[i] over the block, for every row i of centre."""
     for i in range(centre.shape[0]):
         m = centre[i]
         xi = x_t[i]
@@ -337,25 +337,30 @@ def _centre_values_for_type(centre, i, u):
     return values
 
 
-def _tile_rows(x_t, centre, shift_k, n_block, diff, u):
-    """The rows the E-step tiles read, and their centre (see the overload)."""
+def _tile_rows(x_t, centre, n_block, diff, u):
+    """The rows the E-step tiles read, and the centre they subtract.
+
+    x_t : (padded, block); centre : (padded,) float64, zero-padded;
+    diff : (padded, block) in the compute dtype, the float32 rows.
+    """
 
 
 @overload(_tile_rows, jit_options=JIT_OPTIONS)
-def _tile_rows_for_dtype(x_t, centre, shift_k, n_block, diff, u):
+def _tile_rows_for_dtype(x_t, centre, n_block, diff, u):
     # float64 work reads x and subtracts the centre as the tiles load it:
     # storing x - mu first cost a fifth of W2's E-step. float32 work stores
-    # x - mu once per component, formed in float64 and rounded once: its
-    # tiles hold 16 points per vector, and subtracting in them (twice, for
-    # head and tail of mu, to keep one rounding's accuracy) made W3's float32
-    # iteration only 1.10x faster than float64 (1.68x before).
+    # x - mu once per component, formed in float64 and rounded once, and
+    # gives the tiles no centre: its vectors hold 16 points, and subtracting
+    # in the tiles (a float32 head and tail of mu, to keep one rounding's
+    # accuracy) made W3's float32 labels pass 650-668 ms against 419-445 ms
+    # this way (1 thread).
     if u.dtype == types.float32:
-        def centred_rows(x_t, centre, shift_k, n_block, diff, u):
-            _centre_rows(x_t, n_block, shift_k, diff)
+        def centred_rows(x_t, centre, n_block, diff, u):
+            _centre_rows(x_t, n_block, centre, diff)
             return diff, None
         return centred_rows
 
-    def raw_rows(x_t, centre, shift_k, n_block, diff, u):
+    def raw_rows(x_t, centre, n_block, diff, u):
         return x_t, centre
     return raw_rows
 

@@ -82,7 +82,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     padded = prec.shape[1]
     for k in range(n_components):
         u = prec[k]
-        rows, centre = _tile_rows(x_t, aux[k], shift[k], n_block, diff, u)
+        rows, centre = _tile_rows(x_t, aux[k], n_block, diff, u)
         quad = log_rho[k]
         c = const[k]
         for j in range(0, padded, 4):

@@ -76,7 +76,7 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     n_components = const.shape[0]
     padded = prec.shape[1]
     u = prec[0]
-    rows, centre = _tile_rows(x_t, aux[n_components], shift[0], n_block, diff, u)
+    rows, centre = _tile_rows(x_t, aux[n_components], n_block, diff, u)
     for j in range(0, padded, 4):
         # Whole columns: the diagonal tiles as full tiles, once per point.
         _triangular_columns(rows, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
