@@ -13,6 +13,7 @@ import pytest
 
 from fastgmm import GaussianMixture
 from fastgmm._config import numba_threads
+from fastgmm.kernels._common import _claim
 
 _SCRIPT = textwrap.dedent(
     """
@@ -74,3 +75,32 @@ def test_thread_context_restores_count_even_on_error():
             assert numba.get_num_threads() == 1
             raise RuntimeError("boom")
     assert numba.get_num_threads() == before
+
+
+@numba.njit(parallel=True)
+def _claimed_lanes(n_lanes, n_workers):
+    """Which worker walked each lane, and how often each lane was walked."""
+    walker = np.full(n_lanes, -1, np.int64)
+    walks = np.zeros(n_lanes, np.int64)
+    next_lane = np.zeros(1, np.int64)
+    for worker in numba.prange(n_workers):
+        while True:
+            lane = _claim(next_lane)
+            if lane >= n_lanes:
+                break
+            walker[lane] = worker
+            walks[lane] += 1
+    # The array, not next_lane[0]: numba does not see _claim's write, and a
+    # load in this function after the loop may be folded to the zero stored.
+    return walker, walks, next_lane
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_claimed_lanes_are_each_walked_once(n_threads):
+    # The drivers hand out lanes with _claim: a lane walked twice or never
+    # would double or drop its points' statistics.
+    with numba_threads(min(n_threads, numba.config.NUMBA_NUM_THREADS)):
+        walker, walks, counter = _claimed_lanes(1000, 2)
+    assert (walks == 1).all()
+    assert set(walker) <= {0, 1}
+    assert counter[0] == 1000 + 2  # each worker's last claim finds none left

@@ -72,6 +72,31 @@ def _bits_as_float64(typingctx, bits):
     return signature, codegen
 
 
+@intrinsic
+def _claim(typingctx, counter):
+    """Atomically add 1 to ``counter[0]`` and return its previous value.
+
+    The parallel drivers hand out lanes with it: a thread that finishes its
+    lane claims the next one, so a thread slowed by another process on a
+    shared machine does not hold up the pass. Lanes own their accumulators,
+    so which thread walks a lane never changes a bit of the result.
+
+    numba's parfor analysis does not see this write: read the counter only
+    through ``_claim``. A plain load after the loop may be folded to the
+    value stored before it.
+    """
+    if not (isinstance(counter, types.Array) and counter.dtype == types.int64):
+        return None
+    signature = types.int64(counter)
+
+    def codegen(context, builder, sig, args):
+        array = context.make_array(sig.args[0])(context, builder, args[0])
+        one = ir.Constant(ir.IntType(64), 1)
+        return builder.atomic_rmw("add", array.data, one, "monotonic")
+
+    return signature, codegen
+
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm's split: 32 trailing zero bits
 _LN2_LO = 1.90821492927058770002e-10
@@ -119,6 +144,17 @@ def _lane_bounds(n_samples, n_lanes, lane):
     start = (np.int64(n_samples) * lane) // n_lanes
     stop = (np.int64(n_samples) * (lane + 1)) // n_lanes
     return start, stop
+
+
+@njit(**JIT_OPTIONS)
+def _claim_lane(next_lane, n_samples, n_lanes):
+    """The next unwalked lane and its bounds (``_claim``); lane -1 when
+    every lane has been claimed."""
+    lane = _claim(next_lane)
+    if lane >= n_lanes:
+        return -1, 0, 0
+    start, stop = _lane_bounds(n_samples, n_lanes, lane)
+    return lane, start, stop
 
 
 @njit(**JIT_OPTIONS)

@@ -11,6 +11,7 @@ second-moment accumulators of shape (K'', a'', c'').
 """
 
 import numpy as np
+import numba
 from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
@@ -21,7 +22,7 @@ from ._common import (
     FULL,
     SPHERICAL,
     TIED,
-    _lane_bounds,
+    _claim_lane,
     _load_block,
     _normalise_block,
 )
@@ -175,65 +176,71 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     lane_w = np.zeros(n_lanes)
     lane_worst = np.full((n_lanes, n_worst), np.inf)
     lane_index = np.full((n_lanes, n_worst), -1, dtype=np.int64)
-    for lane in prange(n_lanes):
-        start, stop = _lane_bounds(n_samples, n_lanes, lane)
+    # Each thread claims the next unwalked lane when it finishes one, so a
+    # thread slowed by another process does not hold up the pass.
+    next_lane = np.zeros(1, np.int64)
+    for _ in prange(min(numba.get_num_threads(), n_lanes)):
         x_t, diff, y, log_rho, w_block, log_norm, scratch, index = _block_buffers(
             padded, n_components, block, X.dtype, prec.dtype
         )
-        kept_norm = lane_worst[lane]
-        kept_index = lane_index[lane]
-        slot = 0  # the kept entry with the highest log p, replaced first
-        log_likelihood = 0.0
-        weight = 0.0
-        for first in range(start, stop, block):
-            n_block = min(block, stop - first)
-            _load_block(X, sample_weight, first, n_block, x_t, w_block)
-            for b in range(n_block):
-                weight += w_block[b]
-            if given:
+        while True:
+            lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
+            if lane < 0:
+                break
+            kept_norm = lane_worst[lane]
+            kept_index = lane_index[lane]
+            slot = 0  # the kept entry with the highest log p, replaced first
+            log_likelihood = 0.0
+            weight = 0.0
+            for first in range(start, stop, block):
+                n_block = min(block, stop - first)
+                _load_block(X, sample_weight, first, n_block, x_t, w_block)
                 for b in range(n_block):
-                    for k in range(n_components):
-                        log_rho[k, b] = given_resp[first + b, k] * w_block[b]
-            else:
-                _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
-                if want_labels:
-                    # Component-major, so the loops over points vectorise.
-                    best = scratch
-                    labels = out_labels[first:first + n_block]
-                    for b in range(n_block):
-                        best[b] = log_rho[0, b]
-                        labels[b] = 0
-                    for k in range(1, n_components):
-                        row = log_rho[k]
-                        for b in range(n_block):
-                            if row[b] > best[b]:
-                                best[b] = row[b]
-                                labels[b] = k
-                if not normalise:
-                    continue
-                log_likelihood += _normalise_block(
-                    log_rho, n_block, w_block, log_norm, scratch, log_floor
-                )
-                if want_norm:
-                    for b in range(n_block):
-                        out_log_norm[first + b] = log_norm[b]
-                if want_resp:
+                    weight += w_block[b]
+                if given:
                     for b in range(n_block):
                         for k in range(n_components):
-                            out_resp[first + b, k] = log_rho[k, b]
-                if n_worst > 0:
-                    for b in range(n_block):
-                        if w_block[b] > 0.0 and log_norm[b] < kept_norm[slot]:
-                            kept_norm[slot] = log_norm[b]
-                            kept_index[slot] = first + b
-                            for j in range(n_worst):
-                                if kept_norm[j] > kept_norm[slot]:
-                                    slot = j
-            if accumulate:
-                _accumulate_block(
-                    cov, x_t, n_block, log_rho, w_block, shift,
-                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
-                )
-        lane_ll[lane] = log_likelihood
-        lane_w[lane] = weight
+                            log_rho[k, b] = given_resp[first + b, k] * w_block[b]
+                else:
+                    _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
+                    if want_labels:
+                        # Component-major, so the loops over points vectorise.
+                        best = scratch
+                        labels = out_labels[first:first + n_block]
+                        for b in range(n_block):
+                            best[b] = log_rho[0, b]
+                            labels[b] = 0
+                        for k in range(1, n_components):
+                            row = log_rho[k]
+                            for b in range(n_block):
+                                if row[b] > best[b]:
+                                    best[b] = row[b]
+                                    labels[b] = k
+                    if not normalise:
+                        continue
+                    log_likelihood += _normalise_block(
+                        log_rho, n_block, w_block, log_norm, scratch, log_floor
+                    )
+                    if want_norm:
+                        for b in range(n_block):
+                            out_log_norm[first + b] = log_norm[b]
+                    if want_resp:
+                        for b in range(n_block):
+                            for k in range(n_components):
+                                out_resp[first + b, k] = log_rho[k, b]
+                    if n_worst > 0:
+                        for b in range(n_block):
+                            if w_block[b] > 0.0 and log_norm[b] < kept_norm[slot]:
+                                kept_norm[slot] = log_norm[b]
+                                kept_index[slot] = first + b
+                                for j in range(n_worst):
+                                    if kept_norm[j] > kept_norm[slot]:
+                                        slot = j
+                if accumulate:
+                    _accumulate_block(
+                        cov, x_t, n_block, log_rho, w_block, shift,
+                        lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
+                    )
+            lane_ll[lane] = log_likelihood
+            lane_w[lane] = weight
     return lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index

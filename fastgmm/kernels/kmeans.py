@@ -9,11 +9,12 @@ Lloyd ranks centres by ||c||^2 - 2 x.c, and k-means++ uses
 max(-2 x.c + ||c||^2 + ||x||^2, 0).
 """
 
+import numba
 import numpy as np
 from numba import njit, prange
 
 from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
-from ._common import _lane_bounds, _load_block
+from ._common import _claim_lane, _load_block
 
 
 @njit(**JIT_OPTIONS)
@@ -162,41 +163,46 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     lane_weight = np.zeros((n_lanes, n_clusters))
     lane_count = np.zeros((n_lanes, n_clusters), dtype=np.int64)
     lane_potential = np.zeros((n_lanes, 1 + n_trials))
-    for lane in prange(n_lanes):
-        start, stop = _lane_bounds(n_samples, n_lanes, lane)
+    # Lanes are claimed one at a time, as in the EM driver (_claim).
+    next_lane = np.zeros(1, np.int64)
+    for _ in prange(min(numba.get_num_threads(), n_lanes)):
         x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
-        sums = lane_sums[lane]
-        weight = lane_weight[lane]
-        count = lane_count[lane]
-        potential = lane_potential[lane]
-        for first in range(start, stop, block):
-            n_block = min(block, stop - first)
-            _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
-            _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
-                           closest, x_norm, best, label, scratch)
-            for b in range(n_block):
-                potential[0] += w_block[b] * best[b]
-            for t in range(n_trials):
-                # Candidates exist only when seeding, so ``seeding`` is True
-                # here; a literal True would compile a second _distances_to.
-                _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm,
-                              seeding, scratch)
-                total = 0.0
+        while True:
+            lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
+            if lane < 0:
+                break
+            sums = lane_sums[lane]
+            weight = lane_weight[lane]
+            count = lane_count[lane]
+            potential = lane_potential[lane]
+            for first in range(start, stop, block):
+                n_block = min(block, stop - first)
+                _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
+                _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
+                               closest, x_norm, best, label, scratch)
                 for b in range(n_block):
-                    total += w_block[b] * min(best[b], scratch[b])
-                potential[1 + t] += total
-            if out_labels.shape[0] > 0:
+                    potential[0] += w_block[b] * best[b]
+                for t in range(n_trials):
+                    # Candidates exist only when seeding, so ``seeding`` is True
+                    # here; a literal True would compile a second _distances_to.
+                    _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm,
+                                  seeding, scratch)
+                    total = 0.0
+                    for b in range(n_block):
+                        total += w_block[b] * min(best[b], scratch[b])
+                    potential[1 + t] += total
+                if out_labels.shape[0] > 0:
+                    for b in range(n_block):
+                        out_labels[first + b] = label[b]
+                if seeding:
+                    continue  # seeding needs only the potentials
                 for b in range(n_block):
-                    out_labels[first + b] = label[b]
-            if seeding:
-                continue  # seeding needs only the potentials
-            for b in range(n_block):
-                k = label[b]
-                wb = w_block[b]
-                weight[k] += wb
-                count[k] += 1
-                for i in range(n_features):
-                    sums[k, i] += x_t[i, b] * wb
+                    k = label[b]
+                    wb = w_block[b]
+                    weight[k] += wb
+                    count[k] += 1
+                    for i in range(n_features):
+                        sums[k, i] += x_t[i, b] * wb
     return lane_sums, lane_weight, lane_count, lane_potential
 
 
