@@ -91,6 +91,9 @@ def run(mode, log=print):
                 and workload.n_samples == max(w.n_samples for w in _select(mode) if w.name == "W2"):
             _threads_and_end_to_end(results, workload, X, init, rounds, log)
         del X
+    scaling = [w for w in _select(mode) if w.name == "W7"]
+    if len(scaling) > 1:
+        results["scaling_paired"] = _paired_scaling(scaling, rounds, log)
     for workload in _select(mode):
         if workload.name == "W7" or (mode == "smoke" and workload.name == "W2"):
             for init_params in ("kmeans", "k-means++", "random", "random_from_data"):
@@ -128,6 +131,26 @@ def _paired_float64(workload, X, init, rounds, log):
     return dict(float64_seconds=float(np.median(seconds[0])),
                 float32_seconds=float(np.median(seconds[1])),
                 ratio=float(ratios[1]), rounds=int(seconds.shape[1]))
+
+
+def _paired_scaling(workloads, rounds, log):
+    """Time per point of each W7 size, rounds interleaved across the sizes."""
+    cases = [(*make_data(w), w) for w in workloads]
+    for X, init, w in cases:
+        measure.warm_up(w, X, init)
+    # One timed iteration at every size, as the table does above N = 2e6.
+    seconds, ratios = measure.paired_seconds_per_iteration(
+        [(X, w, init, None) for X, init, w in cases], n_iter=1, rounds=_paired_rounds(rounds))
+    n = np.array([w.n_samples for w in workloads], dtype=float)
+    # ratios[i] = median over rounds of t_0 / t_i; per point relative to size 0:
+    per_point = (1.0 / ratios) * n[0] / n
+    spread = float(per_point.max() / per_point.min() - 1)
+    log("W7 paired time per point relative to N={:,}: {} (spread {:.0f}%)".format(
+        workloads[0].n_samples, ", ".join(f"{p:.3f}" for p in per_point), 100 * spread))
+    return dict(n_samples=[int(v) for v in n],
+                seconds=[float(v) for v in np.median(seconds, axis=1)],
+                relative_per_point=[float(v) for v in per_point], spread=spread,
+                rounds=int(seconds.shape[1]))
 
 
 def _threads_and_end_to_end(results, workload, X, init, rounds, log):
@@ -265,6 +288,15 @@ def _derived_lines(results):
         lines.append(f"- W7 time per point from N={scaling[0][0]:,} to N={scaling[-1][0]:,}: "
                      + ", ".join(f"{s * 1e9:.0f} ns" for s in per_point)
                      + f" (spread {100 * (max(per_point) / min(per_point) - 1):.0f}%).")
+    paired = results.get("scaling_paired")
+    if paired:
+        lines.append("- W7 time per point with the sizes' rounds interleaved "
+                     f"({paired['rounds']} rounds, one iteration each, median of per-round "
+                     f"ratios), relative to N={paired['n_samples'][0]:,}: "
+                     + ", ".join(f"{p:.3f}" for p in paired["relative_per_point"])
+                     + f" (spread {100 * paired['spread']:.0f}%; medians "
+                     + ", ".join(f"{s / n * 1e9:.0f} ns" for s, n in
+                                 zip(paired["seconds"], paired["n_samples"])) + " per point).")
     return ["", "Derived figures:", ""] + lines if lines else []
 
 
