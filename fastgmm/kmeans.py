@@ -52,10 +52,11 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
     n_lanes, block = _lanes(X, centres.shape[0])
     if candidates is None:
         candidates = np.empty((0, X.shape[1]))
-    with numba_threads(_threads_for(n_lanes)):
+    with numba_threads(_threads_for(n_lanes)) as n_threads:
         return _kmeans_pass(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), bool(seeding), closest, candidates, out_labels, n_lanes, block,
+            int(n_centres), bool(seeding), closest, candidates, out_labels, n_lanes,
+            min(n_threads, n_lanes), block,
         )
 
 

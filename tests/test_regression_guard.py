@@ -6,6 +6,8 @@ output computed during a fit, and no (n_samples, n_components) array or copy
 of X allocated by a fit, whatever the init.
 """
 
+import subprocess
+import sys
 import tracemalloc
 
 import numpy as np
@@ -101,3 +103,33 @@ def test_fit_allocates_no_n_by_k_array_and_no_copy_of_x(init_params):
         tracemalloc.stop()
     n_by_k = n_samples * n_components * 8
     assert peak < min(n_by_k, X.nbytes) / 8, f"peak {peak / 2**20:.1f} MiB"
+
+
+_CACHE_SCRIPT = """
+import warnings
+import numpy as np
+from fastgmm import GaussianMixture
+from fastgmm.kernels import _engine, kmeans
+rng = np.random.default_rng(0)
+X = rng.normal(size=(5000, 3))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    for cov in ("full", "tied", "diag", "spherical"):
+        GaussianMixture(2, covariance_type=cov, random_state=0, max_iter=2).fit(X).predict(X)
+cannot = [str(w.message) for w in caught if "Cannot cache" in str(w.message)]
+print(len(cannot), len(_engine._pass.stats.cache_hits) + len(_engine._pass.stats.cache_misses),
+      len(kmeans._kmeans_pass.stats.cache_hits) + len(kmeans._kmeans_pass.stats.cache_misses))
+for message in cannot:
+    print(message)
+"""
+
+
+def test_parallel_drivers_are_cacheable():
+    # A kernel numba cannot cache (it refers to a dynamic global, such as
+    # numba.get_num_threads() inside a kernel) recompiles in every process:
+    # about 15 s per covariance type. Timings would show it only as noise.
+    out = subprocess.run([sys.executable, "-c", _CACHE_SCRIPT], capture_output=True,
+                         text=True, check=True).stdout.split("\n")
+    n_cannot, pass_lookups, kmeans_lookups = map(int, out[0].split())
+    assert n_cannot == 0, out[1:]
+    assert pass_lookups > 0 and kmeans_lookups > 0  # both drivers were looked up in the cache

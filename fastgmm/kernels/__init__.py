@@ -166,11 +166,12 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     no_rows = np.empty((0, n_components))
     # Dummies in X's dtype: a fit and a predict on the same data share one compile.
     no_out = np.empty((0, n_components), dtype=X.dtype)
-    with numba_threads(_threads_for(n_lanes)):
+    with numba_threads(_threads_for(n_lanes)) as n_threads:
         return _pass(
             _MARKERS[covariance_type], X, _weights_or_empty(sample_weight),
             prec, aux, const, shift,
-            no_rows if given_resp is None else given_resp, s2_shape, n_lanes, block,
+            no_rows if given_resp is None else given_resp, s2_shape, n_lanes,
+            min(n_threads, n_lanes), block,
             no_out if out_resp is None else out_resp,
             no_out.ravel() if out_log_norm is None else out_log_norm,
             _NO_INDEX if out_labels is None else out_labels,

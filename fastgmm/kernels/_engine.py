@@ -11,7 +11,6 @@ second-moment accumulators of shape (K'', a'', c'').
 """
 
 import numpy as np
-import numba
 from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
@@ -105,8 +104,8 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
-def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, n_lanes, block,
-          out_resp, out_log_norm, out_labels, n_worst, log_floor):
+def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, n_lanes, n_workers,
+          block, out_resp, out_log_norm, out_labels, n_worst, log_floor):
     """One parallel pass over X: every job of the kernels, chosen by arguments.
 
     Each lane walks its contiguous run of points block by block. A block's
@@ -132,6 +131,10 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
         Shape of one lane's second-moment accumulator; (0, 0, 0) skips the
         sufficient statistics.
     n_lanes, block : int
+    n_workers : int
+        Parallel iterations that claim lanes: the thread count, at most
+        ``n_lanes``. (An argument: numba.get_num_threads() inside a kernel
+        makes numba refuse to cache it.)
     out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
         Weighted responsibilities (predict_proba with unit weights).
     out_log_norm : ndarray of shape (n_samples,) or (0,)
@@ -179,7 +182,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
     # Each thread claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
     next_lane = np.zeros(1, np.int64)
-    for _ in prange(min(numba.get_num_threads(), n_lanes)):
+    for _ in prange(n_workers):
         x_t, diff, y, log_rho, w_block, log_norm, scratch, index = _block_buffers(
             padded, n_components, block, X.dtype, prec.dtype
         )

@@ -9,7 +9,6 @@ Lloyd ranks centres by ||c||^2 - 2 x.c, and k-means++ uses
 max(-2 x.c + ||c||^2 + ||x||^2, 0).
 """
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -120,7 +119,7 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
 
 @njit(**PARALLEL_JIT_OPTIONS)
 def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                 out_labels, n_lanes, block):
+                 out_labels, n_lanes, n_workers, block):
     """One parallel pass of k-means over X (centred by ``mean`` on load).
 
     Parameters
@@ -141,6 +140,8 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     out_labels : ndarray of shape (n_samples,) int64, or (0,)
         Nearest centre of each point.
     n_lanes, block : int
+    n_workers : int
+        Parallel iterations that claim lanes (as ``_engine._pass``).
 
     Returns
     -------
@@ -165,7 +166,7 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     lane_potential = np.zeros((n_lanes, 1 + n_trials))
     # Lanes are claimed one at a time, as in the EM driver (_claim).
     next_lane = np.zeros(1, np.int64)
-    for _ in prange(min(numba.get_num_threads(), n_lanes)):
+    for _ in prange(n_workers):
         x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
         while True:
             lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
