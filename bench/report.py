@@ -221,7 +221,7 @@ def _plots(results, out_dir):
 
     scaling = [r for r in rows if r["workload"]["name"] == "W7"]
     if scaling:
-        fig, ax = plt.subplots(figsize=(6, 4))
+        fig, (ax, per_point) = plt.subplots(1, 2, figsize=(11, 4))
         n = [r["workload"]["n_samples"] for r in scaling]
         for impl in measure.IMPLEMENTATIONS:
             ax.loglog(n, [r[impl]["seconds"] for r in scaling], "o-", label=impl)
@@ -230,6 +230,23 @@ def _plots(results, out_dir):
         ax.set_title("Time per iteration against N (W7: d=16, K=16, full)")
         ax.legend()
         ax.grid(True, which="both", alpha=0.3)
+        per_point.semilogx(n, [r["fastgmm"]["seconds"] / m * 1e9 for r, m in zip(scaling, n)],
+                           "o-", label="table medians (sizes timed minutes apart)")
+        paired = results.get("scaling_paired")
+        if paired:
+            paired_ns = [s / m * 1e9 for s, m in zip(paired["seconds"], paired["n_samples"])]
+            per_point.semilogx(paired["n_samples"], paired_ns, "s-",
+                               label=f"interleaved rounds ({paired['rounds']}), medians")
+            # The criterion: within 15% of each other.
+            low = min(paired_ns)
+            per_point.axhspan(low, 1.15 * low, color="green", alpha=0.12,
+                              label="15% above the fastest (interleaved)")
+        per_point.set_ylim(bottom=0)
+        per_point.set_xlabel("n_samples")
+        per_point.set_ylabel("fastgmm ns per point per iteration")
+        per_point.set_title("fastgmm time per point against N (W7)")
+        per_point.legend(fontsize=8, loc="lower left")
+        per_point.grid(True, which="both", alpha=0.3)
         files["scaling"] = _save(plt, fig, out_dir, "benchmarks_scaling.png")
 
     if results["memory"]:
