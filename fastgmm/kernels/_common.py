@@ -279,6 +279,28 @@ def _centre_rows(x_t, n_block, centre, diff):
             di[b] = xi[b] - m
 
 
+@njit(**ELEMENTWISE_JIT_OPTIONS)
+def _centre_rows_split(x_t, n_block, centre, diff):
+    """diff[i] = (x_t[i] - hi_i) - lo_i over the block, in float32: hi_i + lo_i
+    is centre[i] as a float32 head and tail.
+
+    x - hi is exact when x lies within a factor 2 of hi (Sterbenz), and the
+    result is then x - centre rounded once, up to the tail's own rounding
+    (2^-48 of centre); elsewhere it is within about one ulp of it. That is
+    the accuracy of forming x - centre in float64 and rounding it, at
+    float32's vector width and without conversions. Compiled without
+    reassociation, which would fold the two subtractions into one and lose
+    the tail.
+    """
+    for i in range(centre.shape[0]):
+        hi = np.float32(centre[i])
+        lo = np.float32(centre[i] - hi)
+        xi = x_t[i]
+        di = diff[i]
+        for b in range(n_block):
+            di[b] = (xi[b] - hi) - lo
+
+
 @njit(**JIT_OPTIONS)
 def _centred_support(x_t, n_block, centre, r, diff, r_used, index):
     """Centre the block's points with nonzero responsibility ``r`` about
@@ -385,14 +407,16 @@ def _tile_rows(x_t, centre, n_block, diff, u):
 def _tile_rows_for_dtype(x_t, centre, n_block, diff, u):
     # float64 work reads x and subtracts the centre as the tiles load it:
     # storing x - mu first cost a fifth of W2's E-step. float32 work stores
-    # x - mu once per component, formed in float64 and rounded once, and
-    # gives the tiles no centre: its vectors hold 16 points, and subtracting
-    # in the tiles (a float32 head and tail of mu, to keep one rounding's
+    # x - mu once per component and gives the tiles no centre: subtracting
+    # in every tile (a float32 head and tail of mu, to keep one rounding's
     # accuracy) made W3's float32 labels pass 650-668 ms against 419-445 ms
-    # this way (1 thread).
+    # (1 thread). The stored rows subtract the head and tail in float32
+    # (_centre_rows_split): forming them in float64 and converting cost
+    # about as much as W2's tiles (statistics pass, 1 thread: 191 -> 163-171
+    # ms; W3: 608 -> 500 ms).
     if u.dtype == types.float32:
         def centred_rows(x_t, centre, n_block, diff, u):
-            _centre_rows(x_t, n_block, centre, diff)
+            _centre_rows_split(x_t, n_block, centre, diff)
             return diff, None
         return centred_rows
 
