@@ -268,24 +268,32 @@ def _block_total(values, n_block):
     return total
 
 
-@njit(**JIT_OPTIONS)
-def _centre_rows(x_t, n_block, centre, diff):
-    """diff[i] = x_t[i] - centre[i] over the block, for every row i of centre."""
-    for i in range(centre.shape[0]):
-        m = centre[i]
-        xi = x_t[i]
-        di = diff[i]
-        for b in range(n_block):
-            di[b] = xi[b] - m
+def _head_tail(value, diff):
+    """``value`` as hi + lo in ``diff``'s dtype, for ``_centre_rows``."""
+
+
+@overload(_head_tail, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _head_tail_for_dtype(value, diff):
+    # float64 rows: lo is a literal 0, whose subtraction LLVM folds away.
+    if diff.dtype == types.float32:
+        def float32_head_tail(value, diff):
+            hi = np.float32(value)
+            return hi, np.float32(value - hi)
+        return float32_head_tail
+
+    def exact(value, diff):
+        return value, 0.0
+    return exact
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
-def _centre_rows_split(x_t, n_block, centre, diff):
-    """diff[i] = (x_t[i] - hi_i) - lo_i over the block, in float32: hi_i + lo_i
-    is centre[i] as a float32 head and tail.
+def _centre_rows(x_t, n_block, centre, diff):
+    """diff[i] = x_t[i] - centre[i] over the block, for every row i of centre,
+    rounded once to diff's dtype.
 
-    x - hi is exact when x lies within a factor 2 of hi (Sterbenz), and the
-    result is then x - centre rounded once, up to the tail's own rounding
+    float32 rows subtract a float32 head and tail of the centre, (x - hi) -
+    lo. x - hi is exact when x lies within a factor 2 of hi (Sterbenz), and
+    the result is then x - centre rounded once, up to the tail's own rounding
     (2^-48 of centre); elsewhere it is within about one ulp of it. That is
     the accuracy of forming x - centre in float64 and rounding it, at
     float32's vector width and without conversions. Compiled without
@@ -293,8 +301,7 @@ def _centre_rows_split(x_t, n_block, centre, diff):
     the tail.
     """
     for i in range(centre.shape[0]):
-        hi = np.float32(centre[i])
-        lo = np.float32(centre[i] - hi)
+        hi, lo = _head_tail(centre[i], diff)
         xi = x_t[i]
         di = diff[i]
         for b in range(n_block):
@@ -410,13 +417,13 @@ def _tile_rows_for_dtype(x_t, centre, n_block, diff, u):
     # x - mu once per component and gives the tiles no centre: subtracting
     # in every tile (a float32 head and tail of mu, to keep one rounding's
     # accuracy) made W3's float32 labels pass 650-668 ms against 419-445 ms
-    # (1 thread). The stored rows subtract the head and tail in float32
-    # (_centre_rows_split): forming them in float64 and converting cost
+    # (1 thread). The stored rows subtract a head and tail in float32
+    # (_centre_rows): forming them in float64 and converting cost
     # about as much as W2's tiles (statistics pass, 1 thread: 191 -> 163-171
     # ms; W3: 608 -> 500 ms).
     if u.dtype == types.float32:
         def centred_rows(x_t, centre, n_block, diff, u):
-            _centre_rows_split(x_t, n_block, centre, diff)
+            _centre_rows(x_t, n_block, centre, diff)
             return diff, None
         return centred_rows
 
