@@ -13,16 +13,20 @@ from numba.core.cpu_options import ParallelOptions
 # "afn" is left out too: approximate exp/log would cost the 1e-10 parity.
 FASTMATH_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
 
-# Options shared by every kernel. error_model="numpy" drops Python's
+# Options of the kernels Python calls. error_model="numpy" drops Python's
 # ZeroDivisionError checks from the inner loops.
-JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
+ENTRY_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
+
+# Kernels that only other kernels call. numba would otherwise compile, and
+# optimise at O3, a Python and a C wrapper for each of them, never used.
+JIT_OPTIONS = dict(ENTRY_JIT_OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
 
 # Parallel drivers: only the explicit prange loop runs in parallel. numba
 # would otherwise turn each np.zeros or np.full of the lane accumulators into
 # a parfor of its own, and every parfor costs about a second of compile.
 # (A ParallelOptions, not a dict: numba empties a dict as it reads it.)
 PARALLEL_JIT_OPTIONS = dict(
-    JIT_OPTIONS,
+    ENTRY_JIT_OPTIONS,
     parallel=ParallelOptions(dict(
         comprehension=False, reduction=False, inplace_binop=False, setitem=False,
         numpy=False, stencil=False, fusion=False, prange=True,

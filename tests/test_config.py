@@ -41,3 +41,36 @@ def test_cached_kernels_are_tied_to_all_kernel_sources():
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     assert kernels._SOURCE_DIGEST == digest
     assert (KERNEL_DIR / "__pycache__" / "fastgmm-kernels.sha256").read_text() == digest
+
+
+def test_kernels_without_python_wrapper_are_called_only_from_kernels():
+    # Kernels compiled without a Python wrapper (JIT_OPTIONS) crash if Python
+    # calls them: every kernel that Python code names must keep its wrapper.
+    import ast
+    import importlib
+
+    from numba.core.registry import CPUDispatcher
+
+    package = KERNEL_DIR.parent
+    python_sources = [
+        path for path in list(package.rglob("*.py")) + list(package.parent.glob("*/*.py"))
+        if KERNEL_DIR not in path.parents
+    ]
+    named = set()
+    for path in python_sources:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom):
+                named.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.Attribute):
+                named.add(node.attr)
+    wrapperless = set()
+    for path in KERNEL_DIR.glob("*.py"):
+        if path.stem != "__init__":
+            module = importlib.import_module(f"fastgmm.kernels.{path.stem}")
+            wrapperless.update(
+                name for name, value in vars(module).items()
+                if isinstance(value, CPUDispatcher) and value.targetoptions.get("no_cpython_wrapper")
+            )
+    assert {"_load_block", "_normalise_block"} <= wrapperless
+    assert {"_kmeans_pass", "_first_centre", "_exp"} <= named
+    assert named & wrapperless == set()

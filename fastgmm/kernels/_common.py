@@ -11,7 +11,12 @@ from llvmlite import ir
 from numba import njit, types
 from numba.extending import intrinsic, overload
 
-from .._config import ELEMENTWISE_JIT_OPTIONS, EXACT_JIT_OPTIONS, JIT_OPTIONS
+from .._config import (
+    ELEMENTWISE_JIT_OPTIONS,
+    ENTRY_JIT_OPTIONS,
+    EXACT_JIT_OPTIONS,
+    JIT_OPTIONS,
+)
 
 LOG_2PI = math.log(2.0 * math.pi)
 
@@ -138,7 +143,7 @@ def _exp(x):
     return (p * _bits_as_float64((half + 1023) << 52)) * _bits_as_float64((rest + 1023) << 52)
 
 
-@njit(**JIT_OPTIONS)
+@njit(**ENTRY_JIT_OPTIONS)
 def _lane_bounds(n_samples, n_lanes, lane):
     """First and one-past-last point of a lane; int64 so N > 2**31 works."""
     start = (np.int64(n_samples) * lane) // n_lanes

@@ -12,7 +12,7 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 import numpy as np
 from numba import njit, prange
 
-from .._config import JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import _claim_lane, _load_block
 
 
@@ -207,7 +207,7 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     return lane_sums, lane_weight, lane_count, lane_potential
 
 
-@njit(**JIT_OPTIONS)
+@njit(**ENTRY_JIT_OPTIONS)
 def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, stop, base,
                     targets, block, seeding):
     """Indices where the running sum of w d(x), started at ``base`` at row
@@ -242,7 +242,7 @@ def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, 
     return index
 
 
-@njit(**JIT_OPTIONS)
+@njit(**ENTRY_JIT_OPTIONS)
 def _first_centre(sample_weight, total, uniform, n_samples, float32_weights):
     """numpy's legacy ``choice(n_samples, p=sample_weight / total)`` for one
     uniform draw: the first row whose normalised cumulative p exceeds it.
