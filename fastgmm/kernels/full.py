@@ -84,7 +84,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
         u = prec[k]
         rows, centre = _tile_rows(x_t, aux[k], n_block, diff, u)
         quad = log_rho[k]
-        c = const[k]
+        squares = y[padded]
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
@@ -107,13 +107,16 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
                     v1 = e0 * u01 + e1 * u11
                     v2 = e0 * u02 + e1 * u12 + e2 * u22
                     v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    quad[b] = c - 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                    squares[b] = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
                 else:
                     v0 = y0[b] + e0 * u00
                     v1 = y1[b] + e0 * u01 + e1 * u11
                     v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
                     v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    quad[b] -= 0.5 * (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                    squares[b] = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+        c = const[k]
+        for b in range(n_block):
+            quad[b] = c - 0.5 * squares[b]
 
 
 @njit(**JIT_OPTIONS)
