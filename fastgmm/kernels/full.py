@@ -70,13 +70,14 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     in 4 x 4 tiles of U.
 
     Each group of four columns of (x - mu)^T U is finished in the diagonal
-    tile's loop, which adds its squares to log rho at once: the columns are
-    never stored.
+    tile's loop, which adds its squares to a row of sums at once: the columns
+    are never stored. The sums stay in the compute dtype until log rho is
+    written, once per point and component.
     x - mu is formed as the tiles read it, or once per component for float32
     work (``_tile_rows``).
 
     x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
-    scratch; log_rho : (n_components, block).
+    scratch, its last row the sums of squares; log_rho : (n_components, block).
     """
     n_components = shift.shape[0]
     padded = prec.shape[1]
@@ -84,7 +85,13 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
         u = prec[k]
         rows, centre = _tile_rows(x_t, aux[k], n_block, diff, u)
         quad = log_rho[k]
+        c = const[k]
         squares = y[padded]
+        # float64 work writes log rho in the last group's loop; float32 work
+        # converts its sums in a loop of their own, which keeps float64 out
+        # of its tiles (that halved their vector width).
+        fold = squares.dtype == quad.dtype
+        last = padded - 4 if fold else padded
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
@@ -100,23 +107,28 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
                 e1 = x1[b] - m1
                 e2 = x2[b] - m2
                 e3 = x3[b] - m3
-                # The first group has no off-diagonal part, and starts log
-                # rho: nothing is zeroed or loaded first (LLVM hoists the test).
+                # The first group has no off-diagonal part and starts the sum
+                # of squares: nothing is zeroed or loaded first. The last
+                # writes log rho. (LLVM hoists both tests out of the loop.)
                 if j == 0:
                     v0 = e0 * u00
                     v1 = e0 * u01 + e1 * u11
                     v2 = e0 * u02 + e1 * u12 + e2 * u22
                     v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    squares[b] = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
+                    total = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
                 else:
                     v0 = y0[b] + e0 * u00
                     v1 = y1[b] + e0 * u01 + e1 * u11
                     v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
                     v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    squares[b] = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
-        c = const[k]
-        for b in range(n_block):
-            quad[b] = c - 0.5 * squares[b]
+                    total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                if j == last:
+                    quad[b] = c - 0.5 * total
+                else:
+                    squares[b] = total
+        if not fold:
+            for b in range(n_block):
+                quad[b] = c - 0.5 * squares[b]
 
 
 @njit(**JIT_OPTIONS)
