@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
 from .kernels._common import _lane_bounds, lane_count
-from .kernels.kmeans import _first_centre, _kmeans_pass, _seeding_search
+from .kernels.kmeans import _first_centre, _kmeans_pass, _seeding_search, kmeans_buffers
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
 # (O(K^2 d) per point in all, vectorised); beyond it a 2-byte index is kept.
@@ -52,12 +52,24 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
     n_lanes, block = _lanes(X, centres.shape[0])
     if candidates is None:
         candidates = np.empty((0, X.shape[1]))
+    n_clusters, n_features = centres.shape
+    n_trials = candidates.shape[0]
+    lanes = (
+        np.zeros((n_lanes, n_clusters, n_features)),
+        np.zeros((n_lanes, n_clusters)),
+        np.zeros((n_lanes, n_clusters), dtype=np.int64),
+        np.zeros((n_lanes, 1 + n_trials)),
+        np.zeros(1, dtype=np.int64),
+    )
+    norms = (np.zeros(n_clusters), np.zeros(n_trials))
     with numba_threads(_threads_for(n_lanes)) as n_threads:
-        return _kmeans_pass(
+        n_workers = min(n_threads, n_lanes)
+        _kmeans_pass(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), bool(seeding), closest, candidates, out_labels, n_lanes,
-            min(n_threads, n_lanes), block,
+            int(n_centres), bool(seeding), closest, candidates, out_labels, lanes,
+            kmeans_buffers(n_workers, n_features, block), norms, n_workers,
         )
+    return lanes[:4]
 
 
 def _centred_row(X, index, mean):
@@ -73,15 +85,18 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
     order = np.argsort(targets, kind="stable")
     sorted_targets = np.asarray(targets, dtype=np.float64)[order]
     lane_of = np.searchsorted(prefix[1:], sorted_targets, side="left")
+    buffers = kmeans_buffers(1, X.shape[1], block)
+    centre_norms = np.zeros(centres.shape[0])
     for lane in np.unique(lane_of):
         if lane >= n_lanes:
             continue  # beyond the total by rounding: numpy's clip to the last row
         chosen = lane_of == lane
         start, stop = _lane_bounds(n_samples, n_lanes, lane)
+        lane_targets = np.ascontiguousarray(sorted_targets[chosen])
         found = _seeding_search(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), closest, start, stop, prefix[lane],
-            np.ascontiguousarray(sorted_targets[chosen]), block, True,
+            int(n_centres), closest, start, stop, prefix[lane], lane_targets, buffers,
+            centre_norms, np.empty(len(lane_targets), dtype=np.int64), True,
         )
         index[order[chosen]] = found
     return index

@@ -31,25 +31,6 @@ from .spherical import _accumulate_spherical_block, _log_rho_spherical_block
 from .tied import _accumulate_tied_block, _log_rho_tied_block
 
 
-@njit(**JIT_OPTIONS)
-def _block_buffers(padded, n_components, block, x_dtype, dtype):
-    """One lane's scratch: x_t (padded x block) in X's dtype, so that X's
-    values are exact in it; x_t, diff and y zero, so that padding rows stay
-    zero (y with one spare scratch row), diff and y in the compute dtype;
-    log_rho (components x block), w_block, log_norm and scratch (block) in
-    float64; index (block) int64."""
-    return (
-        np.zeros((padded, block), x_dtype),
-        np.zeros((padded, block), dtype),
-        np.zeros((padded + 1, block), dtype),
-        np.empty((n_components, block)),
-        np.empty(block),
-        np.empty(block),
-        np.empty(block),
-        np.empty(block, np.int64),
-    )
-
-
 def covariance_marker(code):
     """The value that selects a covariance type in the driver: an empty
     array whose number of dimensions is the code plus one.
@@ -104,8 +85,8 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
-def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, n_lanes, n_workers,
-          block, out_resp, out_log_norm, out_labels, n_worst, log_floor):
+def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch, n_workers,
+          out_resp, out_log_norm, out_labels, log_floor):
     """One parallel pass over X: every job of the kernels, chosen by arguments.
 
     Each lane walks its contiguous run of points block by block. A block's
@@ -127,13 +108,24 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
         model, float64 otherwise), the others float64.
     given_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
         Responsibilities, not yet multiplied by the sample weights.
-    s2_shape : tuple of 3 ints
-        Shape of one lane's second-moment accumulator; (0, 0, 0) skips the
-        sufficient statistics.
-    n_lanes, block : int
+    lanes : tuple of arrays
+        The lanes' accumulators and the lane counter, zeroed
+        (``kernels._pass_arrays``), filled here: nk (n_lanes, n_components),
+        s1 (n_lanes, n_components, n_features), s2 (n_lanes,) + the shape of
+        one lane's second-moment accumulator, (n_lanes, 0, 0, 0) to skip the
+        sufficient statistics; log_likelihood and weight (n_lanes,);
+        worst_log_norm (n_lanes, n_worst) +inf and worst_index (n_lanes,
+        n_worst) -1, n_worst = 0 to skip; next_lane (1,) int64.
+    scratch : tuple of arrays
+        Each worker's block buffers, first axis the worker: x_t (padded x
+        block) in X's dtype, so that X's values are exact in it; diff
+        (padded x block) and y (padded + 1 x block) in the compute dtype;
+        log_rho (components x block) and w_block, log_norm, norm (block) in
+        float64; index (block) int64. x_t, diff and y zero, so that padding
+        rows stay zero.
     n_workers : int
         Parallel iterations that claim lanes: the thread count, at most
-        ``n_lanes``. (An argument: numba.get_num_threads() inside a kernel
+        n_lanes. (An argument: numba.get_num_threads() inside a kernel
         makes numba refuse to cache it.)
     out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
         Weighted responsibilities (predict_proba with unit weights).
@@ -141,51 +133,34 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
         log p(x_n) (score_samples).
     out_labels : ndarray of shape (n_samples,) or (0,)
         argmax_k log rho_nk, first index on ties (predict).
-    n_worst : int
-        Points of lowest log p(x) to keep per lane (zero-weight points
-        excluded, earlier points win ties); 0 skips.
     log_floor : float
         Responsibilities below exp(log_floor) times their point's largest
         are set to zero (``negligible_log_ratio``); -inf keeps all.
 
-    Returns
-    -------
-    nk : ndarray of shape (n_lanes, n_components)
-    s1 : ndarray of shape (n_lanes, n_components, n_features)
-    s2 : ndarray of shape (n_lanes,) + s2_shape
-    log_likelihood : ndarray of shape (n_lanes,)
-        sum_n w_n log p(x_n) per lane; 0 with given responsibilities.
-    weight : ndarray of shape (n_lanes,)
-        sum_n w_n per lane.
-    worst_log_norm : ndarray of shape (n_lanes, n_worst)
-        +inf where a lane has fewer points.
-    worst_index : ndarray of shape (n_lanes, n_worst)
-        Row indices, -1 where a lane has fewer points.
+    The worst-fitted points kept per lane have the lowest log p(x), with
+    zero-weight points excluded and earlier points winning ties. Arrays are
+    allocated by the caller: numba would compile each shape of np.zeros,
+    np.full and np.empty here, about 1.4 s of a cold first fit.
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     n_components = shift.shape[0]
-    # Feature rows of the work buffers: the full kernels' tiles pad them.
-    padded = max(n_features, prec.shape[2], s2_shape[2])
+    lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index, next_lane = lanes
+    n_lanes = lane_nk.shape[0]
+    n_worst = lane_worst.shape[1]
+    all_x_t, all_diff, all_y, all_log_rho, all_w_block, all_log_norm, all_norm, all_index = scratch
+    block = all_x_t.shape[2]
     given = given_resp.shape[0] > 0
-    accumulate = s2_shape[0] > 0
+    accumulate = lane_s2.shape[1] > 0
     want_resp = out_resp.shape[0] > 0
     want_norm = out_log_norm.shape[0] > 0
     want_labels = out_labels.shape[0] > 0
     normalise = accumulate or want_resp or want_norm or n_worst > 0
-    lane_nk = np.zeros((n_lanes, n_components))
-    lane_s1 = np.zeros((n_lanes, n_components, n_features))
-    lane_s2 = np.zeros((n_lanes, s2_shape[0], s2_shape[1], s2_shape[2]))
-    lane_ll = np.zeros(n_lanes)
-    lane_w = np.zeros(n_lanes)
-    lane_worst = np.full((n_lanes, n_worst), np.inf)
-    lane_index = np.full((n_lanes, n_worst), -1, dtype=np.int64)
     # Each thread claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
-    next_lane = np.zeros(1, np.int64)
-    for _ in prange(n_workers):
-        x_t, diff, y, log_rho, w_block, log_norm, scratch, index = _block_buffers(
-            padded, n_components, block, X.dtype, prec.dtype
-        )
+    for worker in prange(n_workers):
+        x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
+        w_block, log_norm = all_w_block[worker], all_log_norm[worker]
+        scratch_row, index = all_norm[worker], all_index[worker]
         while True:
             lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
             if lane < 0:
@@ -208,7 +183,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
                     _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                     if want_labels:
                         # Component-major, so the loops over points vectorise.
-                        best = scratch
+                        best = scratch_row
                         labels = out_labels[first:first + n_block]
                         for b in range(n_block):
                             best[b] = log_rho[0, b]
@@ -222,7 +197,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
                     if not normalise:
                         continue
                     log_likelihood += _normalise_block(
-                        log_rho, n_block, w_block, log_norm, scratch, log_floor
+                        log_rho, n_block, w_block, log_norm, scratch_row, log_floor
                     )
                     if want_norm:
                         for b in range(n_block):
@@ -246,4 +221,3 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, s2_shape, 
                     )
             lane_ll[lane] = log_likelihood
             lane_w[lane] = weight
-    return lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index

@@ -26,23 +26,29 @@ def _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block):
             xi[b] -= m
 
 
-@njit(**JIT_OPTIONS)
-def _kmeans_buffers(n_features, block):
-    """One lane's scratch: x_t (features x block), w_block, x_norm, best,
-    label (int64) and scratch (block)."""
+def kmeans_buffers(n_workers, n_features, block):
+    """Each worker's block scratch for the k-means kernels, first axis the
+    worker: x_t (n_features, block), w_block, x_norm (zero), best, label
+    (int64) and scratch (block). Allocated outside the kernels: numba would
+    compile each shape of np.empty and np.zeros there.
+
+    Returns
+    -------
+    buffers : tuple of 6 ndarrays
+    """
     return (
-        np.empty((n_features, block)),
-        np.empty(block),
-        np.zeros(block),
-        np.empty(block),
-        np.empty(block, dtype=np.int64),
-        np.empty(block),
+        np.empty((n_workers, n_features, block)),
+        np.empty((n_workers, block)),
+        np.zeros((n_workers, block)),
+        np.empty((n_workers, block)),
+        np.empty((n_workers, block), dtype=np.int64),
+        np.empty((n_workers, block)),
     )
 
 
 @njit(**JIT_OPTIONS)
-def _row_norms(rows, count):
-    norms = np.zeros(rows.shape[0])
+def _row_norms(rows, count, norms):
+    """norms[k] = ||rows[k]||^2 for k < count; norms has rows.shape[0] entries."""
     for k in range(count):
         total = 0.0
         for i in range(rows.shape[1]):
@@ -119,7 +125,7 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
 
 @njit(**PARALLEL_JIT_OPTIONS)
 def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                 out_labels, n_lanes, n_workers, block):
+                 out_labels, lanes, buffers, norms, n_workers):
     """One parallel pass of k-means over X (centred by ``mean`` on load).
 
     Parameters
@@ -139,35 +145,35 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
         Seeding only: candidate centres whose potential is wanted.
     out_labels : ndarray of shape (n_samples,) int64, or (0,)
         Nearest centre of each point.
-    n_lanes, block : int
+    lanes : tuple of arrays
+        Zeroed by the caller (``fastgmm.kmeans._pass_arrays``), filled here:
+        sums (n_lanes, n_clusters, n_features), sum w x over the points
+        nearest each centre; weight (n_lanes, n_clusters), sum w over them;
+        count (n_lanes, n_clusters) int64, their number; potential (n_lanes,
+        1 + n_trials), sum w d(x) with d the distance to the nearest centre,
+        then the same sum with each candidate added to the centres; and the
+        lane counter (1,) int64.
+    buffers : tuple of arrays
+        Each worker's block scratch, first axis the worker
+        (``kmeans_buffers``).
+    norms : tuple of 2 arrays
+        Scratch for the centres' and the candidates' squared norms, of
+        shapes (n_clusters,) and (n_trials,).
     n_workers : int
         Parallel iterations that claim lanes (as ``_engine._pass``).
-
-    Returns
-    -------
-    sums : ndarray of shape (n_lanes, n_clusters, n_features)
-        sum w x over the points nearest each centre.
-    weight : ndarray of shape (n_lanes, n_clusters)
-        sum w over the points nearest each centre.
-    count : ndarray of shape (n_lanes, n_clusters)
-        Number of points nearest each centre.
-    potential : ndarray of shape (n_lanes, 1 + n_trials)
-        sum w d(x) with d the distance to the nearest centre, then the same
-        sum with each candidate added to the centres.
     """
     n_samples, n_features = X.shape
-    n_clusters = centres.shape[0]
     n_trials = candidates.shape[0]
-    centre_norms = _row_norms(centres, n_centres)
-    candidate_norms = _row_norms(candidates, n_trials)
-    lane_sums = np.zeros((n_lanes, n_clusters, n_features))
-    lane_weight = np.zeros((n_lanes, n_clusters))
-    lane_count = np.zeros((n_lanes, n_clusters), dtype=np.int64)
-    lane_potential = np.zeros((n_lanes, 1 + n_trials))
+    centre_norms = _row_norms(centres, n_centres, norms[0])
+    candidate_norms = _row_norms(candidates, n_trials, norms[1])
+    lane_sums, lane_weight, lane_count, lane_potential, next_lane = lanes
+    n_lanes = lane_sums.shape[0]
+    all_x_t, all_w_block, all_x_norm, all_best, all_label, all_scratch = buffers
+    block = all_x_t.shape[2]
     # Lanes are claimed one at a time, as in the EM driver (_claim).
-    next_lane = np.zeros(1, np.int64)
-    for _ in prange(n_workers):
-        x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
+    for worker in prange(n_workers):
+        x_t, w_block, x_norm = all_x_t[worker], all_w_block[worker], all_x_norm[worker]
+        best, label, scratch = all_best[worker], all_label[worker], all_scratch[worker]
         while True:
             lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
             if lane < 0:
@@ -204,27 +210,30 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
                     count[k] += 1
                     for i in range(n_features):
                         sums[k, i] += x_t[i, b] * wb
-    return lane_sums, lane_weight, lane_count, lane_potential
 
 
 @njit(**ENTRY_JIT_OPTIONS)
 def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, stop, base,
-                    targets, block, seeding):
+                    targets, buffers, centre_norms, index, seeding):
     """Indices where the running sum of w d(x), started at ``base`` at row
     ``start``, first reaches each of the sorted ``targets`` (numpy's
     searchsorted on the cumulative sum); ``stop - 1`` for targets not reached.
 
     ``seeding`` must be True. It is an argument, not a literal, so that this
-    shares the k-means pass's compiled ``_closest_block``.
+    shares the k-means pass's compiled ``_closest_block``. ``buffers`` are
+    one worker's (``kmeans_buffers`` with one worker), ``centre_norms`` of
+    shape (n_clusters,) scratch.
 
     Returns
     -------
     index : ndarray of shape (n_targets,) int64
+        The caller's ``index``, filled with ``stop - 1`` first.
     """
-    n_features = X.shape[1]
-    index = np.full(targets.shape[0], stop - 1, dtype=np.int64)
-    centre_norms = _row_norms(centres, n_centres)
-    x_t, w_block, x_norm, best, label, scratch = _kmeans_buffers(n_features, block)
+    index[:] = stop - 1
+    centre_norms = _row_norms(centres, n_centres, centre_norms)
+    x_t, w_block, x_norm = buffers[0][0], buffers[1][0], buffers[2][0]
+    best, label, scratch = buffers[3][0], buffers[4][0], buffers[5][0]
+    block = x_t.shape[1]
     running = base
     t = 0
     for first in range(start, stop, block):
