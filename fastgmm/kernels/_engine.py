@@ -109,8 +109,8 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scr
     given_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
         Responsibilities, not yet multiplied by the sample weights.
     lanes : tuple of arrays
-        The lanes' accumulators and the lane counter, zeroed
-        (``kernels._pass_arrays``), filled here: nk (n_lanes, n_components),
+        The lanes' accumulators and the lane counter, allocated by the
+        caller (``kernels._pass_arrays``, which says why), filled here: nk (n_lanes, n_components),
         s1 (n_lanes, n_components, n_features), s2 (n_lanes,) + the shape of
         one lane's second-moment accumulator, (n_lanes, 0, 0, 0) to skip the
         sufficient statistics; log_likelihood and weight (n_lanes,);
@@ -138,9 +138,7 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scr
         are set to zero (``negligible_log_ratio``); -inf keeps all.
 
     The worst-fitted points kept per lane have the lowest log p(x), with
-    zero-weight points excluded and earlier points winning ties. Arrays are
-    allocated by the caller: numba would compile each shape of np.zeros,
-    np.full and np.empty here, about 1.4 s of a cold first fit.
+    zero-weight points excluded and earlier points winning ties.
     """
     n_samples = X.shape[0]
     n_components = shift.shape[0]

@@ -146,7 +146,7 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     out_labels : ndarray of shape (n_samples,) int64, or (0,)
         Nearest centre of each point.
     lanes : tuple of arrays
-        Zeroed by the caller (``fastgmm.kmeans._pass_arrays``), filled here:
+        Zeroed by the caller (``fastgmm.kmeans._run``), filled here:
         sums (n_lanes, n_clusters, n_features), sum w x over the points
         nearest each centre; weight (n_lanes, n_clusters), sum w over them;
         count (n_lanes, n_clusters) int64, their number; potential (n_lanes,
