@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
 from .kernels._common import _lane_bounds, lane_count
-from .kernels.kmeans import _first_centre, _kmeans_pass, _seeding_search, kmeans_buffers
+from .kernels.kmeans import _first_centre, _seeding_search, kmeans_buffers, kmeans_pass
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
 # (O(K^2 d) per point in all, vectorised); beyond it a 2-byte index is kept.
@@ -61,13 +61,12 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
         np.zeros((n_lanes, 1 + n_trials)),
         np.zeros(1, dtype=np.int64),
     )
-    norms = (np.zeros(n_clusters), np.zeros(n_trials))
     with numba_threads(_threads_for(n_lanes)) as n_threads:
         n_workers = min(n_threads, n_lanes)
-        _kmeans_pass(
+        kmeans_pass(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), bool(seeding), closest, candidates, out_labels, lanes,
-            kmeans_buffers(n_workers, n_features, block), norms, n_workers,
+            n_centres, seeding, closest, candidates, out_labels, lanes,
+            kmeans_buffers(n_workers, n_features, block), n_workers,
         )
     return lanes[:4]
 

@@ -55,8 +55,9 @@ from ._common import (  # noqa: E402
     lane_count,
     negligible_log_ratio,
     padded_features,
+    walker_address,
 )
-from ._engine import _pass, covariance_marker  # noqa: E402
+from ._engine import _pass, _walk_lanes, covariance_marker  # noqa: E402
 from .diag import prepare_diag  # noqa: E402
 from .full import prepare_full  # noqa: E402
 from .spherical import prepare_spherical  # noqa: E402
@@ -216,16 +217,17 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
         n_workers = min(n_threads, n_lanes)
         lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
                                       block, int(n_worst))
-        _pass(
+        args = (
             _MARKERS[covariance_type], X, _weights_or_empty(sample_weight),
             prec, aux, const, shift,
-            no_rows if given_resp is None else given_resp, lanes, scratch, n_workers,
+            no_rows if given_resp is None else given_resp, lanes, scratch,
             no_out if out_resp is None else out_resp,
             no_out.ravel() if out_log_norm is None else out_log_norm,
             _NO_INDEX if out_labels is None else out_labels,
             # predict_proba returns every responsibility, however small.
             -np.inf if out_resp is not None else negligible_log_ratio(prec.dtype),
         )
+        _pass(walker_address(_walk_lanes, args), *args[:10], n_workers, *args[10:])
     return lanes[:7]
 
 

@@ -15,12 +15,17 @@ from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
 
-from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import (
+    ELEMENTWISE_JIT_OPTIONS,
+    JIT_OPTIONS,
+    PARALLEL_JIT_OPTIONS,
+)
 from ._common import (
     DIAG,
     FULL,
     SPHERICAL,
     TIED,
+    _call_walker,
     _claim_lane,
     _load_block,
     _normalise_block,
@@ -85,61 +90,88 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
-def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch, n_workers,
-          out_resp, out_log_norm, out_labels, log_floor):
-    """One parallel pass over X: every job of the kernels, chosen by arguments.
+def _pass(walk, cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch,
+          n_workers, out_resp, out_log_norm, out_labels, log_floor):
+    """One parallel pass over X: ``n_workers`` threads run ``walk``
+    (``_walk_lanes``, which documents the arguments).
 
-    Each lane walks its contiguous run of points block by block. A block's
-    responsibilities come from ``given_resp`` if it has rows (the initial
-    M-step), else from the E-step, eq. (2)-(5). Then, as asked: the block is
-    added to the lane's sufficient statistics (eq. 9), per-point outputs are
-    written, and the lane's worst-fitted points are kept. One driver for all
-    jobs keeps numba's costly parallel compile to one per covariance type.
+    ``walk`` is ``_common.walker_address(_walk_lanes, args)`` for the same
+    arguments. The tuples are unpacked here and packed again in the loop:
+    numba's parallel loop takes arrays and scalars, not tuples of arrays.
+    """
+    nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane = lanes
+    x_t, diff, y, log_rho, w_block, log_norm, norm, index = scratch
+    for worker in prange(n_workers):
+        _call_walker(walk, (
+            cov, X, sample_weight, prec, aux, const, shift, given_resp,
+            (nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane),
+            (x_t, diff, y, log_rho, w_block, log_norm, norm, index),
+            out_resp, out_log_norm, out_labels, log_floor,
+        ), np.int64(worker))  # prange's index is unsigned
+
+
+@njit(**JIT_OPTIONS)
+def _walk_lanes(args, worker):
+    """One worker's share of a pass over X: every job of the kernels, chosen
+    by arguments (``_common.run_workers`` runs the workers in parallel).
+
+    The worker claims lanes, contiguous runs of points, until none is left,
+    and walks each block by block. A block's responsibilities come from
+    ``given_resp`` if it has rows (the initial M-step), else from the
+    E-step, eq. (2)-(5). Then, as asked: the block is added to the lane's
+    sufficient statistics (eq. 9), per-point outputs are written, and the
+    lane's worst-fitted points are kept. One walker for all jobs keeps the
+    compile to one per covariance type and dtype.
 
     Parameters
     ----------
-    cov : ndarray
-        ``covariance_marker(code)``: each covariance type compiles its own
-        specialisation.
-    X : ndarray of shape (n_samples, n_features), float32 or float64
-    sample_weight : ndarray of shape (n_samples,) or (0,) for unit weights
-    prec, aux, const, shift : per-iteration constants (see the type modules)
-        ``prec`` in the compute dtype (float32 work for float32 data and
-        model, float64 otherwise), the others float64.
-    given_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
-        Responsibilities, not yet multiplied by the sample weights.
-    lanes : tuple of arrays
-        The lanes' accumulators and the lane counter, allocated by the
-        caller (``kernels._pass_arrays``, which says why), filled here: nk (n_lanes, n_components),
-        s1 (n_lanes, n_components, n_features), s2 (n_lanes,) + the shape of
-        one lane's second-moment accumulator, (n_lanes, 0, 0, 0) to skip the
-        sufficient statistics; log_likelihood and weight (n_lanes,);
-        worst_log_norm (n_lanes, n_worst) +inf and worst_index (n_lanes,
-        n_worst) -1, n_worst = 0 to skip; next_lane (1,) int64.
-    scratch : tuple of arrays
-        Each worker's block buffers, first axis the worker: x_t (padded x
-        block) in X's dtype, so that X's values are exact in it; diff
-        (padded x block) and y (padded + 1 x block) in the compute dtype;
-        log_rho (components x block) and w_block, log_norm, norm (block) in
-        float64; index (block) int64. x_t, diff and y zero, so that padding
-        rows stay zero.
-    n_workers : int
-        Parallel iterations that claim lanes: the thread count, at most
-        n_lanes. (An argument: numba.get_num_threads() inside a kernel
-        makes numba refuse to cache it.)
-    out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
-        Weighted responsibilities (predict_proba with unit weights).
-    out_log_norm : ndarray of shape (n_samples,) or (0,)
-        log p(x_n) (score_samples).
-    out_labels : ndarray of shape (n_samples,) or (0,)
-        argmax_k log rho_nk, first index on ties (predict).
-    log_floor : float
-        Responsibilities below exp(log_floor) times their point's largest
-        are set to zero (``negligible_log_ratio``); -inf keeps all.
+    args : tuple
+        ``(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes,
+        scratch, out_resp, out_log_norm, out_labels, log_floor)``:
+
+        cov : ndarray
+            ``covariance_marker(code)``: each covariance type compiles its
+            own specialisation.
+        X : ndarray of shape (n_samples, n_features), float32 or float64
+        sample_weight : ndarray of shape (n_samples,) or (0,) for unit weights
+        prec, aux, const, shift : per-iteration constants (see the type modules)
+            ``prec`` in the compute dtype (float32 work for float32 data and
+            model, float64 otherwise), the others float64.
+        given_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
+            Responsibilities, not yet multiplied by the sample weights.
+        lanes : tuple of arrays
+            The lanes' accumulators and the lane counter, allocated by the
+            caller (``kernels._pass_arrays``, which says why), filled here:
+            nk (n_lanes, n_components), s1 (n_lanes, n_components,
+            n_features), s2 (n_lanes,) + the shape of one lane's
+            second-moment accumulator, (n_lanes, 0, 0, 0) to skip the
+            sufficient statistics; log_likelihood and weight (n_lanes,);
+            worst_log_norm (n_lanes, n_worst) +inf and worst_index (n_lanes,
+            n_worst) -1, n_worst = 0 to skip; next_lane (1,) int64.
+        scratch : tuple of arrays
+            Each worker's block buffers, first axis the worker: x_t (padded x
+            block) in X's dtype, so that X's values are exact in it; diff
+            (padded x block) and y (padded + 1 x block) in the compute dtype;
+            log_rho (components x block) and w_block, log_norm, norm (block)
+            in float64; index (block) int64. x_t, diff and y zero, so that
+            padding rows stay zero.
+        out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
+            Weighted responsibilities (predict_proba with unit weights).
+        out_log_norm : ndarray of shape (n_samples,) or (0,)
+            log p(x_n) (score_samples).
+        out_labels : ndarray of shape (n_samples,) or (0,)
+            argmax_k log rho_nk, first index on ties (predict).
+        log_floor : float
+            Responsibilities below exp(log_floor) times their point's largest
+            are set to zero (``negligible_log_ratio``); -inf keeps all.
+    worker : int
+        This worker's row of ``scratch``.
 
     The worst-fitted points kept per lane have the lowest log p(x), with
     zero-weight points excluded and earlier points winning ties.
     """
+    (cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch,
+     out_resp, out_log_norm, out_labels, log_floor) = args
     n_samples = X.shape[0]
     n_components = shift.shape[0]
     lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index, next_lane = lanes
@@ -153,69 +185,68 @@ def _pass(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scr
     want_norm = out_log_norm.shape[0] > 0
     want_labels = out_labels.shape[0] > 0
     normalise = accumulate or want_resp or want_norm or n_worst > 0
-    # Each thread claims the next unwalked lane when it finishes one, so a
+    x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
+    w_block, log_norm = all_w_block[worker], all_log_norm[worker]
+    scratch_row, index = all_norm[worker], all_index[worker]
+    # Each worker claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
-    for worker in prange(n_workers):
-        x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
-        w_block, log_norm = all_w_block[worker], all_log_norm[worker]
-        scratch_row, index = all_norm[worker], all_index[worker]
-        while True:
-            lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
-            if lane < 0:
-                break
-            kept_norm = lane_worst[lane]
-            kept_index = lane_index[lane]
-            slot = 0  # the kept entry with the highest log p, replaced first
-            log_likelihood = 0.0
-            weight = 0.0
-            for first in range(start, stop, block):
-                n_block = min(block, stop - first)
-                _load_block(X, sample_weight, first, n_block, x_t, w_block)
+    while True:
+        lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
+        if lane < 0:
+            break
+        kept_norm = lane_worst[lane]
+        kept_index = lane_index[lane]
+        slot = 0  # the kept entry with the highest log p, replaced first
+        log_likelihood = 0.0
+        weight = 0.0
+        for first in range(start, stop, block):
+            n_block = min(block, stop - first)
+            _load_block(X, sample_weight, first, n_block, x_t, w_block)
+            for b in range(n_block):
+                weight += w_block[b]
+            if given:
                 for b in range(n_block):
-                    weight += w_block[b]
-                if given:
+                    for k in range(n_components):
+                        log_rho[k, b] = given_resp[first + b, k] * w_block[b]
+            else:
+                _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
+                if want_labels:
+                    # Component-major, so the loops over points vectorise.
+                    best = scratch_row
+                    labels = out_labels[first:first + n_block]
+                    for b in range(n_block):
+                        best[b] = log_rho[0, b]
+                        labels[b] = 0
+                    for k in range(1, n_components):
+                        row = log_rho[k]
+                        for b in range(n_block):
+                            if row[b] > best[b]:
+                                best[b] = row[b]
+                                labels[b] = k
+                if not normalise:
+                    continue
+                log_likelihood += _normalise_block(
+                    log_rho, n_block, w_block, log_norm, scratch_row, log_floor
+                )
+                if want_norm:
+                    for b in range(n_block):
+                        out_log_norm[first + b] = log_norm[b]
+                if want_resp:
                     for b in range(n_block):
                         for k in range(n_components):
-                            log_rho[k, b] = given_resp[first + b, k] * w_block[b]
-                else:
-                    _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
-                    if want_labels:
-                        # Component-major, so the loops over points vectorise.
-                        best = scratch_row
-                        labels = out_labels[first:first + n_block]
-                        for b in range(n_block):
-                            best[b] = log_rho[0, b]
-                            labels[b] = 0
-                        for k in range(1, n_components):
-                            row = log_rho[k]
-                            for b in range(n_block):
-                                if row[b] > best[b]:
-                                    best[b] = row[b]
-                                    labels[b] = k
-                    if not normalise:
-                        continue
-                    log_likelihood += _normalise_block(
-                        log_rho, n_block, w_block, log_norm, scratch_row, log_floor
-                    )
-                    if want_norm:
-                        for b in range(n_block):
-                            out_log_norm[first + b] = log_norm[b]
-                    if want_resp:
-                        for b in range(n_block):
-                            for k in range(n_components):
-                                out_resp[first + b, k] = log_rho[k, b]
-                    if n_worst > 0:
-                        for b in range(n_block):
-                            if w_block[b] > 0.0 and log_norm[b] < kept_norm[slot]:
-                                kept_norm[slot] = log_norm[b]
-                                kept_index[slot] = first + b
-                                for j in range(n_worst):
-                                    if kept_norm[j] > kept_norm[slot]:
-                                        slot = j
-                if accumulate:
-                    _accumulate_block(
-                        cov, x_t, n_block, log_rho, w_block, shift,
-                        lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
-                    )
-            lane_ll[lane] = log_likelihood
-            lane_w[lane] = weight
+                            out_resp[first + b, k] = log_rho[k, b]
+                if n_worst > 0:
+                    for b in range(n_block):
+                        if w_block[b] > 0.0 and log_norm[b] < kept_norm[slot]:
+                            kept_norm[slot] = log_norm[b]
+                            kept_index[slot] = first + b
+                            for j in range(n_worst):
+                                if kept_norm[j] > kept_norm[slot]:
+                                    slot = j
+            if accumulate:
+                _accumulate_block(
+                    cov, x_t, n_block, log_rho, w_block, shift,
+                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
+                )
+        lane_ll[lane] = log_likelihood
+        lane_w[lane] = weight

@@ -12,8 +12,12 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 import numpy as np
 from numba import njit, prange
 
-from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
-from ._common import _claim_lane, _load_block
+from .._config import (
+    ENTRY_JIT_OPTIONS,
+    JIT_OPTIONS,
+    PARALLEL_JIT_OPTIONS,
+)
+from ._common import _call_walker, _claim_lane, _load_block, walker_address
 
 
 @njit(**JIT_OPTIONS)
@@ -123,9 +127,73 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
                 label[b] = k
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
-def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                 out_labels, lanes, buffers, norms, n_workers):
+@njit(**JIT_OPTIONS)
+def _walk_kmeans_lanes(args, worker):
+    """One worker's share of a k-means pass over X (centred by ``mean`` on
+    load); ``kmeans_pass`` runs the workers in parallel.
+
+    Parameters
+    ----------
+    args : tuple
+        ``(X, sample_weight, mean, centres, n_centres, seeding, closest,
+        candidates, out_labels, lanes, buffers, centre_norms,
+        candidate_norms)``, as ``kmeans_pass`` describes them; the norms
+        (n_clusters,) and (n_trials,) are the squared norms of the first
+        ``n_centres`` centres and of the candidates.
+    worker : int
+        This worker's row of ``buffers``.
+    """
+    (X, sample_weight, mean, centres, n_centres, seeding, closest, candidates, out_labels,
+     lanes, buffers, centre_norms, candidate_norms) = args
+    n_samples, n_features = X.shape
+    n_trials = candidates.shape[0]
+    lane_sums, lane_weight, lane_count, lane_potential, next_lane = lanes
+    n_lanes = lane_sums.shape[0]
+    all_x_t, all_w_block, all_x_norm, all_best, all_label, all_scratch = buffers
+    block = all_x_t.shape[2]
+    x_t, w_block, x_norm = all_x_t[worker], all_w_block[worker], all_x_norm[worker]
+    best, label, scratch = all_best[worker], all_label[worker], all_scratch[worker]
+    # Lanes are claimed one at a time, as in the EM walker (_claim).
+    while True:
+        lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
+        if lane < 0:
+            break
+        sums = lane_sums[lane]
+        weight = lane_weight[lane]
+        count = lane_count[lane]
+        potential = lane_potential[lane]
+        for first in range(start, stop, block):
+            n_block = min(block, stop - first)
+            _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
+            _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
+                           closest, x_norm, best, label, scratch)
+            for b in range(n_block):
+                potential[0] += w_block[b] * best[b]
+            for t in range(n_trials):
+                # Candidates exist only when seeding, so ``seeding`` is True
+                # here; a literal True would compile a second _distances_to.
+                _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm,
+                              seeding, scratch)
+                total = 0.0
+                for b in range(n_block):
+                    total += w_block[b] * min(best[b], scratch[b])
+                potential[1 + t] += total
+            if out_labels.shape[0] > 0:
+                for b in range(n_block):
+                    out_labels[first + b] = label[b]
+            if seeding:
+                continue  # seeding needs only the potentials
+            for b in range(n_block):
+                k = label[b]
+                wb = w_block[b]
+                weight[k] += wb
+                count[k] += 1
+                for i in range(n_features):
+                    sums[k, i] += x_t[i, b] * wb
+
+
+def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
+                out_labels, lanes, buffers, n_workers):
     """One parallel pass of k-means over X (centred by ``mean`` on load).
 
     Parameters
@@ -156,60 +224,32 @@ def _kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, c
     buffers : tuple of arrays
         Each worker's block scratch, first axis the worker
         (``kmeans_buffers``).
-    norms : tuple of 2 arrays
-        Scratch for the centres' and the candidates' squared norms, of
-        shapes (n_clusters,) and (n_trials,).
     n_workers : int
-        Parallel iterations that claim lanes (as ``_engine._pass``).
+        Parallel iterations that claim lanes: the thread count, at most
+        the number of lanes.
     """
-    n_samples, n_features = X.shape
-    n_trials = candidates.shape[0]
-    centre_norms = _row_norms(centres, n_centres, norms[0])
-    candidate_norms = _row_norms(candidates, n_trials, norms[1])
-    lane_sums, lane_weight, lane_count, lane_potential, next_lane = lanes
-    n_lanes = lane_sums.shape[0]
-    all_x_t, all_w_block, all_x_norm, all_best, all_label, all_scratch = buffers
-    block = all_x_t.shape[2]
-    # Lanes are claimed one at a time, as in the EM driver (_claim).
+    # The squared norms, filled by the driver; the walker reads them.
+    norms = (np.zeros(centres.shape[0]), np.zeros(candidates.shape[0]))
+    args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
+            out_labels, lanes, buffers) + norms
+    _kmeans_pass(walker_address(_walk_kmeans_lanes, args), *args, n_workers)
+
+
+@njit(**PARALLEL_JIT_OPTIONS)
+def _kmeans_pass(walk, X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
+                 out_labels, lanes, buffers, centre_norms, candidate_norms, n_workers):
+    # As _engine._pass: tuples unpacked here and packed again in the loop.
+    _row_norms(centres, n_centres, centre_norms)
+    _row_norms(candidates, candidates.shape[0], candidate_norms)
+    sums, weight, count, potential, next_lane = lanes
+    x_t, w_block, x_norm, best, label, scratch = buffers
     for worker in prange(n_workers):
-        x_t, w_block, x_norm = all_x_t[worker], all_w_block[worker], all_x_norm[worker]
-        best, label, scratch = all_best[worker], all_label[worker], all_scratch[worker]
-        while True:
-            lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
-            if lane < 0:
-                break
-            sums = lane_sums[lane]
-            weight = lane_weight[lane]
-            count = lane_count[lane]
-            potential = lane_potential[lane]
-            for first in range(start, stop, block):
-                n_block = min(block, stop - first)
-                _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
-                _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
-                               closest, x_norm, best, label, scratch)
-                for b in range(n_block):
-                    potential[0] += w_block[b] * best[b]
-                for t in range(n_trials):
-                    # Candidates exist only when seeding, so ``seeding`` is True
-                    # here; a literal True would compile a second _distances_to.
-                    _distances_to(x_t, n_block, candidates[t], candidate_norms[t], x_norm,
-                                  seeding, scratch)
-                    total = 0.0
-                    for b in range(n_block):
-                        total += w_block[b] * min(best[b], scratch[b])
-                    potential[1 + t] += total
-                if out_labels.shape[0] > 0:
-                    for b in range(n_block):
-                        out_labels[first + b] = label[b]
-                if seeding:
-                    continue  # seeding needs only the potentials
-                for b in range(n_block):
-                    k = label[b]
-                    wb = w_block[b]
-                    weight[k] += wb
-                    count[k] += 1
-                    for i in range(n_features):
-                        sums[k, i] += x_t[i, b] * wb
+        _call_walker(walk, (
+            X, sample_weight, mean, centres, n_centres, seeding, closest, candidates, out_labels,
+            (sums, weight, count, potential, next_lane),
+            (x_t, w_block, x_norm, best, label, scratch),
+            centre_norms, candidate_norms,
+        ), np.int64(worker))  # prange's index is unsigned
 
 
 @njit(**ENTRY_JIT_OPTIONS)
