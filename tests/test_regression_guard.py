@@ -154,3 +154,28 @@ def test_parallel_loops_only_call_their_walkers():
         called = {ast.unparse(node.func) for statement in loops[0].body
                   for node in ast.walk(statement) if isinstance(node, ast.Call)}
         assert called == {"_call_walker", "np.int64"}, (driver, called)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_walkers_are_compiled_for_the_tuples_their_drivers_pack(dtype):
+    # A driver calls its walker through an address that walker_address
+    # compiled for numba.typeof(args); the driver packs the tuple again from
+    # its own arguments. Any difference in their types would be undefined
+    # behaviour, so every driver specialisation must have its walker's.
+    from numba import types
+
+    from fastgmm.kernels import _engine, kmeans
+
+    X = make_mixture(5, n_samples=600).astype(dtype)
+    weights = np.linspace(0.5, 1.5, len(X))
+    for cov in COVARIANCE_TYPES:
+        gmm = GaussianMixture(2, covariance_type=cov, random_state=0).fit(X, sample_weight=weights)
+        gmm.predict_proba(X), gmm.score_samples(X), gmm.predict(X)
+    for driver, walker, packed in (
+        (_engine._pass, _engine._walk_lanes, lambda args: args[1:11] + args[12:]),
+        (kmeans._kmeans_pass, kmeans._walk_kmeans_lanes, lambda args: args[1:-1]),
+    ):
+        assert driver.overloads
+        for signature in driver.overloads:
+            walker_signature = (types.BaseTuple.from_types(packed(signature)), types.int64)
+            assert walker_signature in walker.overloads, (driver, signature)
