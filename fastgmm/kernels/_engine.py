@@ -15,11 +15,7 @@ from numba import njit, prange, types
 from numba.core import errors
 from numba.extending import overload
 
-from .._config import (
-    ELEMENTWISE_JIT_OPTIONS,
-    JIT_OPTIONS,
-    PARALLEL_JIT_OPTIONS,
-)
+from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
@@ -91,7 +87,7 @@ def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, 
 
 @njit(**PARALLEL_JIT_OPTIONS)
 def _pass(walk, cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch,
-          n_workers, out_resp, out_log_norm, out_labels, log_floor):
+          out_resp, out_log_norm, out_labels, log_floor, n_workers):
     """One parallel pass over X: ``n_workers`` threads run ``walk``
     (``_walk_lanes``, which documents the arguments).
 
@@ -113,7 +109,7 @@ def _pass(walk, cov, X, sample_weight, prec, aux, const, shift, given_resp, lane
 @njit(**JIT_OPTIONS)
 def _walk_lanes(args, worker):
     """One worker's share of a pass over X: every job of the kernels, chosen
-    by arguments (``_common.run_workers`` runs the workers in parallel).
+    by arguments (``_pass`` runs the workers in parallel).
 
     The worker claims lanes, contiguous runs of points, until none is left,
     and walks each block by block. A block's responsibilities come from

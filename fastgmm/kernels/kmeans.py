@@ -12,11 +12,7 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 import numpy as np
 from numba import njit, prange
 
-from .._config import (
-    ENTRY_JIT_OPTIONS,
-    JIT_OPTIONS,
-    PARALLEL_JIT_OPTIONS,
-)
+from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import _call_walker, _claim_lane, _load_block, walker_address
 
 
