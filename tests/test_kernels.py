@@ -137,20 +137,14 @@ def test_statistics_of_parts_add_up(covariance_type):
     np.testing.assert_allclose(merged.log_likelihood, whole.log_likelihood, rtol=1e-12)
 
 
-@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("n_components", [6, 32])
-def test_sparse_responsibilities_match_reference(covariance_type, dtype, n_components):
-    """Clusters 60 apart: in every block each component has nonzero
-    responsibility for about 1 / n_components of the points. With 6, the
-    full accumulation gathers those points (kernels._common._centred_support)
-    before summing in tiles; with 32, it adds them point by point
-    (kernels.full._add_sparse_points)."""
+def _check_sparse_statistics(covariance_type, dtype, n_components, n_samples=3000):
+    # Clusters 60 apart: in every block each component has nonzero
+    # responsibility for about 1 / n_components of the points.
     rng = np.random.default_rng(12)
     n_features = 5
     centres = 60.0 * rng.standard_normal((n_components, n_features))
-    X = (centres[rng.integers(n_components, size=3000)]
-         + rng.standard_normal((3000, n_features))).astype(dtype)
+    X = (centres[rng.integers(n_components, size=n_samples)]
+         + rng.standard_normal((n_samples, n_features))).astype(dtype)
     weights = np.full(n_components, 1.0 / n_components)
     means = centres + 0.3 * rng.standard_normal(centres.shape)
     _, _, covariances, _ = random_parameters(rng, covariance_type, n_components, n_features)
@@ -169,6 +163,30 @@ def test_sparse_responsibilities_match_reference(covariance_type, dtype, n_compo
     slow = reference.estimate_gaussian_parameters(X, resp, 1e-6, covariance_type, w, eps)
     for ours, theirs in zip(fast, slow):
         np.testing.assert_allclose(ours, theirs, rtol=rtol, atol=rtol * np.abs(theirs).max())
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_components", [6, 32])
+def test_sparse_responsibilities_match_reference(covariance_type, dtype, n_components):
+    """Mostly zero responsibilities. The full statistics gather each
+    component's points into its pending columns (kernels.full): with 6
+    components, about 43 per block fill them (256 columns) and they are
+    summed when full; with 32, only at the end of the lane."""
+    _check_sparse_statistics(covariance_type, dtype, n_components)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_components", [6, 32])
+def test_full_statistics_with_few_pending_columns(monkeypatch, dtype, n_components):
+    """The fewest pending columns (16) and two lanes. With 6 components,
+    more points than 16 per block go to the tiles at once; with 32, about 8
+    per block fill the columns every other block. Each lane sums what is
+    left pending at its end."""
+    monkeypatch.setattr(kernels, "PENDING_BYTES", 1)
+    assert kernels._pending_columns("full", n_components, (n_components, 8, 8), dtype,
+                                    kernels.BLOCK) == 16
+    _check_sparse_statistics("full", dtype, n_components, n_samples=5000)
 
 
 @pytest.mark.parametrize("covariance_type", ["full", "tied"])

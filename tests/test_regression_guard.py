@@ -10,11 +10,13 @@ import subprocess
 import sys
 import tracemalloc
 
+import numba
 import numpy as np
 import pytest
 from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture, kernels
+from fastgmm._config import numba_threads
 
 from .conftest import COVARIANCE_TYPES, make_mixture
 
@@ -82,8 +84,13 @@ def test_predict_is_one_estimate_pass(counted):
 def test_fit_allocates_no_n_by_k_array_and_no_copy_of_x(init_params):
     # Python-side allocations (numpy's, which tracemalloc sees) must stay far
     # below one (n_samples, n_components) float64 array and below one copy of
-    # X. numba's kernels allocate only O(lanes * K * d) of their own.
-    n_samples, n_features, n_components = 200_000, 16, 16
+    # X. numba's kernels allocate only O(lanes * K * d) of their own. The
+    # kernels' buffers do not grow with n_samples: the lanes' accumulators
+    # (64 lanes, 2.1 MiB here) and each worker's scratch (the full
+    # statistics' pending columns, 0.24 MiB here), so the test pins the
+    # workers and takes enough points that any array with n_samples rows and
+    # two or more float64 columns exceeds the bound.
+    n_samples, n_features, n_components = 400_000, 16, 16
     rng = np.random.default_rng(3)
     centres = rng.normal(scale=4.0, size=(n_components, n_features))
     X = centres[rng.integers(n_components, size=n_samples)]
@@ -94,13 +101,14 @@ def test_fit_allocates_no_n_by_k_array_and_no_copy_of_x(init_params):
                         random_state=0).fit(small)
     gmm = GaussianMixture(n_components, init_params=init_params, max_iter=3, tol=0,
                           random_state=0)
-    tracemalloc.start()
-    try:
-        with pytest.warns(ConvergenceWarning):
-            gmm.fit(X)
-        _, peak = tracemalloc.get_traced_memory()
-    finally:
-        tracemalloc.stop()
+    with numba_threads(min(2, numba.config.NUMBA_NUM_THREADS)):
+        tracemalloc.start()
+        try:
+            with pytest.warns(ConvergenceWarning):
+                gmm.fit(X)
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
     n_by_k = n_samples * n_components * 8
     assert peak < min(n_by_k, X.nbytes) / 8, f"peak {peak / 2**20:.1f} MiB"
 

@@ -265,7 +265,7 @@ def negligible_log_ratio(dtype):
     ``EXP_FLOOR``, so it keeps its bits. Where components overlap in their
     far tails, most responsibilities are such terms (W4, K = 64: 88% of them
     are above e^-460, 2.3% above e^-40), and the statistics then skip them
-    (``_centred_support``, ``_add_sparse_points``). predict_proba keeps every
+    (``_gather_support``). predict_proba keeps every
     responsibility (a ratio of -inf).
 
     Parameters
@@ -379,49 +379,47 @@ def _centre_rows(x_t, n_block, centre, diff):
 
 
 @njit(**JIT_OPTIONS)
-def _centred_support(x_t, n_block, centre, r, diff, r_used, index):
-    """Centre the block's points with nonzero responsibility ``r`` about
-    ``centre`` into the first columns of ``diff``, their r into ``r_used``.
+def _count_nonzero(values, n_block):
+    """Number of nonzero values in a block (a component's responsibilities)."""
+    used = 0
+    for b in range(n_block):
+        used += 1 if values[b] != 0.0 else 0
+    return used
+
+
+@njit(**JIT_OPTIONS)
+def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
+    """Append the block's points with nonzero responsibility ``r``, centred
+    about ``centre``, to ``columns`` from column ``offset`` on, and their r
+    to ``r_columns``.
 
     A fit's responsibilities are mostly exact zeros for well-separated
     components (92% on W2, ``negligible_log_ratio``), and zeros add nothing
     to the sums: gathering the others first lets the O(d^2) accumulation of
     the full kernels skip them. (Diag's O(d) sums gain nothing from it: the
-    gather costs as much as they do; measured on W5 diag.)
-
-    When at least half the points are used, all are centred in place
-    (vectorised), and ``r_used`` is filled only to round r to a float32
-    ``diff``'s dtype. Otherwise the used points' indices are collected
-    without branches into ``index`` (int64 scratch), then gathered.
+    gather costs as much as they do; measured on W5 diag.) The used points'
+    indices are collected without branches into ``index`` (int64 scratch,
+    block long). x - centre is formed in float64 and rounded once to the
+    columns' dtype.
 
     Returns
     -------
     n_used : int
-        Columns of ``diff`` and entries of ``r_used`` to accumulate; equal
-        to ``n_block`` when all points are kept.
+        Columns written.
     """
-    used = 0
+    n_used = 0
     for b in range(n_block):
-        used += 1 if r[b] != 0.0 else 0
-    if 2 * used >= n_block:
-        _centre_rows(x_t, n_block, centre, diff)
-        if not r_used.dtype == r.dtype:
-            for b in range(n_block):
-                r_used[b] = r[b]
-        return n_block
-    column = 0
-    for b in range(n_block):
-        index[column] = b
-        column += 1 if r[b] != 0.0 else 0
-    for s in range(column):
-        r_used[s] = r[index[s]]
+        index[n_used] = b
+        n_used += 1 if r[b] != 0.0 else 0
+    for s in range(n_used):
+        r_columns[offset + s] = r[index[s]]
     for i in range(centre.shape[0]):
         m = centre[i]
         xi = x_t[i]
-        di = diff[i]
-        for s in range(column):
-            di[s] = xi[index[s]] - m
-    return column
+        column = columns[i]
+        for s in range(n_used):
+            column[offset + s] = xi[index[s]] - m
+    return n_used
 
 
 @njit(**JIT_OPTIONS)

@@ -27,7 +27,7 @@ from ._common import (
     _normalise_block,
 )
 from .diag import _accumulate_diag_block, _log_rho_diag_block
-from .full import _accumulate_full_block, _log_rho_full_block
+from .full import _accumulate_full_block, _flush_full_lane, _log_rho_full_block
 from .spherical import _accumulate_spherical_block, _log_rho_spherical_block
 from .tied import _accumulate_tied_block, _log_rho_tied_block
 
@@ -53,8 +53,17 @@ def _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
     """log rho (components x block) for one block; typed per covariance code."""
 
 
-def _accumulate_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd, index):
+def _accumulate_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd, index,
+                      pending):
     """Add one block's weighted responsibilities to the lane's sums."""
+
+
+def _finish_lane(cov, s1, s2, rd, pending):
+    """Add what ``_accumulate_block`` left pending to the lane's sums."""
+
+
+def _nothing_pending(cov, s1, s2, rd, pending):
+    pass
 
 
 # Resolved while typing, from the covariance marker's type: a driver compiles
@@ -79,10 +88,23 @@ def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho,
     return _LOG_RHO_BLOCKS[_covariance_code(cov)]
 
 
+_FINISH_LANES = {
+    FULL: _flush_full_lane,
+    TIED: _nothing_pending,
+    DIAG: _nothing_pending,
+    SPHERICAL: _nothing_pending,
+}
+
+
 @overload(_accumulate_block, jit_options=JIT_OPTIONS)
 def _accumulate_block_for_type(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
-                               index):
+                               index, pending):
     return _ACCUMULATE_BLOCKS[_covariance_code(cov)]
+
+
+@overload(_finish_lane, jit_options=JIT_OPTIONS)
+def _finish_lane_for_type(cov, s1, s2, rd, pending):
+    return _FINISH_LANES[_covariance_code(cov)]
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
@@ -96,12 +118,12 @@ def _pass(walk, cov, X, sample_weight, prec, aux, const, shift, given_resp, lane
     numba's parallel loop takes arrays and scalars, not tuples of arrays.
     """
     nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane = lanes
-    x_t, diff, y, log_rho, w_block, log_norm, norm, index = scratch
+    x_t, diff, y, log_rho, w_block, log_norm, norm, index, pending, pending_count = scratch
     for worker in prange(n_workers):
         _call_walker(walk, (
             cov, X, sample_weight, prec, aux, const, shift, given_resp,
             (nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane),
-            (x_t, diff, y, log_rho, w_block, log_norm, norm, index),
+            (x_t, diff, y, log_rho, w_block, log_norm, norm, index, pending, pending_count),
             out_resp, out_log_norm, out_labels, log_floor,
         ), np.int64(worker))  # prange's index is unsigned
 
@@ -149,8 +171,12 @@ def _walk_lanes(args, worker):
             block) in X's dtype, so that X's values are exact in it; diff
             (padded x block) and y (padded + 1 x block) in the compute dtype;
             log_rho (components x block) and w_block, log_norm, norm (block)
-            in float64; index (block) int64. x_t, diff and y zero, so that
-            padding rows stay zero.
+            in float64; index (block) int64; pending (n_components',
+            padded + 1, n_pending) in the compute dtype and pending_count
+            (n_components') int64, zero, the columns the full statistics
+            have gathered and not yet summed (n_components' = 0 for the
+            other types and passes without statistics). x_t, diff and y
+            zero, so that padding rows stay zero.
         out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
             Weighted responsibilities (predict_proba with unit weights).
         out_log_norm : ndarray of shape (n_samples,) or (0,)
@@ -173,7 +199,8 @@ def _walk_lanes(args, worker):
     lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index, next_lane = lanes
     n_lanes = lane_nk.shape[0]
     n_worst = lane_worst.shape[1]
-    all_x_t, all_diff, all_y, all_log_rho, all_w_block, all_log_norm, all_norm, all_index = scratch
+    (all_x_t, all_diff, all_y, all_log_rho, all_w_block, all_log_norm, all_norm, all_index,
+     all_pending, all_pending_count) = scratch
     block = all_x_t.shape[2]
     given = given_resp.shape[0] > 0
     accumulate = lane_s2.shape[1] > 0
@@ -184,6 +211,7 @@ def _walk_lanes(args, worker):
     x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
     w_block, log_norm = all_w_block[worker], all_log_norm[worker]
     scratch_row, index = all_norm[worker], all_index[worker]
+    pending = (all_pending[worker], all_pending_count[worker])
     # Each worker claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
     while True:
@@ -242,7 +270,9 @@ def _walk_lanes(args, worker):
             if accumulate:
                 _accumulate_block(
                     cov, x_t, n_block, log_rho, w_block, shift,
-                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index,
+                    lane_nk[lane], lane_s1[lane], lane_s2[lane], diff, y, index, pending,
                 )
+        if accumulate:
+            _finish_lane(cov, lane_s1[lane], lane_s2[lane], y, pending)
         lane_ll[lane] = log_likelihood
         lane_w[lane] = weight

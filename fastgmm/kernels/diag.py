@@ -51,7 +51,7 @@ def _log_rho_diag_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
 
 
 def _accumulate_diag_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
-                             index):
+                             index, pending):
     """Add one block to N_k, S1_k and the diagonal of S2_k (eq. (9)).
 
     s2 : (n_components, 1, n_features).

@@ -53,7 +53,7 @@ def _log_rho_spherical_block(cov, x_t, n_block, prec, aux, const, shift, log_rho
 
 
 def _accumulate_spherical_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
-                                  index):
+                                  index, pending):
     """Add one block to N_k, S1_k and the scalar S2_k = sum r ||x - c_k||^2.
 
     s2 : (n_components, 1, 1).

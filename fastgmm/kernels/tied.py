@@ -90,7 +90,7 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
 
 
 def _accumulate_tied_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
-                             index):
+                             index, pending):
     """Add one block to N_k, S1_k = sum r (x - c) and the shared
     S2 = sum w (x - c)(x - c)^T (upper triangle), eq. (13).
 
