@@ -422,16 +422,37 @@ def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
     return n_used
 
 
+def _scale_values(scale, i, count):
+    """Scales i..i+count-1 (count 4 or 1) for ``_scaled_squares``."""
+
+
+@overload(_scale_values, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _scale_values_for_type(scale, i, count):
+    # No scale (tied, spherical): literal ones, whose products LLVM folds
+    # away, so that each feature costs a subtraction and a multiply-add.
+    if isinstance(scale, types.NoneType):
+        def ones(scale, i, count):
+            return 1.0, 1.0, 1.0, 1.0
+        return ones
+
+    def values(scale, i, count):
+        if count == 1:
+            return scale[i], 1.0, 1.0, 1.0
+        return scale[i], scale[i + 1], scale[i + 2], scale[i + 3]
+    return values
+
+
 @njit(**JIT_OPTIONS)
 def _scaled_squares(x_t, n_block, centre, scale, quad):
     """quad[b] = sum_i scale_i (x_bi - centre_i)^2, four features per sweep
     so that each load and store of ``quad`` serves four of them. The first
-    sweep writes quad, so nothing is zeroed first."""
+    sweep writes quad, so nothing is zeroed first. ``scale`` None is all
+    ones (squared distances)."""
     n_features = centre.shape[0]
     i = 0
     while i + 4 <= n_features:
         m0, m1, m2, m3 = centre[i], centre[i + 1], centre[i + 2], centre[i + 3]
-        p0, p1, p2, p3 = scale[i], scale[i + 1], scale[i + 2], scale[i + 3]
+        p0, p1, p2, p3 = _scale_values(scale, i, 4)
         x0, x1, x2, x3 = x_t[i], x_t[i + 1], x_t[i + 2], x_t[i + 3]
         for b in range(n_block):
             t0 = x0[b] - m0
@@ -443,7 +464,7 @@ def _scaled_squares(x_t, n_block, centre, scale, quad):
         i += 4
     for j in range(i, n_features):
         m = centre[j]
-        p = scale[j]
+        p = _scale_values(scale, j, 1)[0]
         xj = x_t[j]
         for b in range(n_block):
             t = xj[b] - m

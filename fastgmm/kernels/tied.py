@@ -80,10 +80,9 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     for j in range(0, padded, 4):
         # Whole columns: the diagonal tiles as full tiles, once per point.
         _triangular_columns(rows, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
-    ones = np.ones(padded, y.dtype)
     for k in range(n_components):
         quad = log_rho[k]
-        _scaled_squares(y, n_block, aux[k], ones, quad)
+        _scaled_squares(y, n_block, aux[k], None, quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
