@@ -11,7 +11,7 @@ current means, ``aux`` is unused.
 
 import numpy as np
 
-from ._common import LOG_2PI, _block_total, _scaled_squares
+from ._common import LOG_2PI, _block_total, _squared_distances
 
 
 def prepare_diag(weights, means, precisions_cholesky):
@@ -42,9 +42,9 @@ def prepare_diag(weights, means, precisions_cholesky):
 def _log_rho_diag_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 sum_i p_ki (x_bi - mu_ki)^2, eq. (2)."""
     n_components = shift.shape[0]
+    _squared_distances(x_t, n_block, shift, prec[:, 0], log_rho)
     for k in range(n_components):
         quad = log_rho[k]
-        _scaled_squares(x_t, n_block, shift[k], prec[k, 0], quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]

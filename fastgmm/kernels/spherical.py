@@ -11,7 +11,7 @@ unused. The second moment is the scalar sum_b r_b ||x_b - c_k||^2.
 
 import numpy as np
 
-from ._common import LOG_2PI, _block_total, _scaled_squares
+from ._common import LOG_2PI, _block_total, _squared_distances
 
 
 def prepare_spherical(weights, means, precisions_cholesky):
@@ -42,9 +42,9 @@ def prepare_spherical(weights, means, precisions_cholesky):
 def _log_rho_spherical_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 p_k ||x_b - mu_k||^2, eq. (2)."""
     n_components, n_features = shift.shape
+    _squared_distances(x_t, n_block, shift, None, log_rho)
     for k in range(n_components):
         quad = log_rho[k]
-        _scaled_squares(x_t, n_block, shift[k], None, quad)
         c = const[k]
         p = 0.5 * prec[k, 0, 0]
         for b in range(n_block):

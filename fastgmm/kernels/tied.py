@@ -23,7 +23,7 @@ from ._common import (
     _add_upper_tiles,
     _block_total,
     _centre_rows,
-    _scaled_squares,
+    _squared_distances,
     _tile_rows,
     _triangular_columns,
     padded_features,
@@ -80,9 +80,9 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     for j in range(0, padded, 4):
         # Whole columns: the diagonal tiles as full tiles, once per point.
         _triangular_columns(rows, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
+    _squared_distances(y, n_block, aux[:n_components], None, log_rho)
     for k in range(n_components):
         quad = log_rho[k]
-        _scaled_squares(y, n_block, aux[k], None, quad)
         c = const[k]
         for b in range(n_block):
             quad[b] = c - 0.5 * quad[b]
