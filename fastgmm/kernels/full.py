@@ -174,7 +174,9 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
     points with nonzero r_k only.
 
     A component with nonzero r for at least half the block is summed in
-    tiles over the whole block. One with fewer has those points gathered
+    tiles over the whole block. One with more such points than its pending
+    columns hold (when they are fewer than half a block) has them gathered
+    into ``diff`` and summed at once. Any other has those points gathered
     (``_gather_support``) into its pending columns, which are summed in
     tiles when full and at the end of the lane (``_flush_full_lane``): each
     tile's setup and reduction then serves up to a block of points instead
