@@ -338,6 +338,18 @@ def _block_total(values, n_block):
     return total
 
 
+@njit(**JIT_OPTIONS)
+def _block_total_and_support(values, n_block):
+    """Sum of a block's values and the number of them that are nonzero, in
+    one pass (a component's responsibilities, for the full statistics)."""
+    total = 0.0
+    used = 0
+    for b in range(n_block):
+        total += values[b]
+        used += 1 if values[b] != 0.0 else 0
+    return total, used
+
+
 def _head_tail(value, diff):
     """``value`` as hi + lo in ``diff``'s dtype, for ``_centre_rows``."""
 
@@ -376,15 +388,6 @@ def _centre_rows(x_t, n_block, centre, diff):
         di = diff[i]
         for b in range(n_block):
             di[b] = (xi[b] - hi) - lo
-
-
-@njit(**JIT_OPTIONS)
-def _count_nonzero(values, n_block):
-    """Number of nonzero values in a block (a component's responsibilities)."""
-    used = 0
-    for b in range(n_block):
-        used += 1 if values[b] != 0.0 else 0
-    return used
 
 
 @njit(**JIT_OPTIONS)

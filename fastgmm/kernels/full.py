@@ -22,10 +22,9 @@ from .._config import JIT_OPTIONS
 from ._common import (
     LOG_2PI,
     _add_upper_tiles,
-    _block_total,
+    _block_total_and_support,
     _centre_rows,
     _centre_values,
-    _count_nonzero,
     _gather_support,
     _tile_rows,
     _triangular_columns,
@@ -202,11 +201,10 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
     n_pending = pending_columns.shape[2]
     for k in range(n_components):
         rk = resp[k]
-        total = _block_total(rk, n_block)
+        total, n_used = _block_total_and_support(rk, n_block)
         if total == 0.0:
             continue  # adds exact zeros only
         nk[k] += total
-        n_used = _count_nonzero(rk, n_block)
         if 2 * n_used >= n_block:
             _centre_rows(x_t, n_block, shift[k], diff)
             if rd.dtype == resp.dtype:
