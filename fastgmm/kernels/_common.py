@@ -36,7 +36,7 @@ FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
 # 147-170 ms), but its longer float32 block sums moved W6's d = 64 lower
 # bound 1.4e-5 from float64's, past issue 3's 1e-5 (3.7e-6 with 256), and
 # tied's float32 scatter lost precision likewise. A constant, so never a
-# function of the threads.
+# function of the threads; a multiple of 16 (``_rounded_block``).
 BLOCK = 256
 
 
@@ -351,7 +351,8 @@ def _block_total_and_support(values, n_block):
 
 
 def _head_tail(value, diff):
-    """``value`` as hi + lo in ``diff``'s dtype, for ``_centre_rows``."""
+    """``value`` as hi + lo in ``diff``'s dtype, for ``_centre_rows`` and the
+    E-step tiles (``_centre_values``)."""
 
 
 @overload(_head_tail, jit_options=ELEMENTWISE_JIT_OPTIONS)
@@ -524,53 +525,42 @@ def _squared_distances(x_t, n_block, centres, scales, out):
 
 
 def _centre_values(centre, i, u):
-    """Centre coordinates i..i+3 for the tiles to subtract."""
+    """Centre coordinates i..i+3 for the tiles to subtract, as four heads and
+    four tails in U's dtype (``_head_tail``: float64 tails are literal zeros).
+
+    float32 work subtracts both in its tiles, (x - head) - tail, the
+    rounding of ``_centre_rows`` without storing the rows: storing them cost
+    W2's float32 E-step a pass over 16 rows per component, and a tile's
+    subtractions run on the adders while its multiply-adds keep the FMA
+    units busy (block function, 1 thread, per 1e6 points, with
+    ``_rounded_block``: W2 float32 90-105 -> 61-78 ms, W3 2020-2350 ->
+    1690-1800 ms).
+    """
 
 
 @overload(_centre_values, jit_options=ELEMENTWISE_JIT_OPTIONS)
 def _centre_values_for_type(centre, i, u):
-    # No centre (rows already centred, float32 work, ``_tile_rows``): literal
-    # zeros in U's dtype, whose subtraction LLVM folds away.
-    if isinstance(centre, types.NoneType):
-        zero = np.float32(0.0) if u.dtype == types.float32 else 0.0
-
-        def no_centre(centre, i, u):
-            return zero, zero, zero, zero
-        return no_centre
-
     def values(centre, i, u):
-        return centre[i], centre[i + 1], centre[i + 2], centre[i + 3]
+        h0, l0 = _head_tail(centre[i], u)
+        h1, l1 = _head_tail(centre[i + 1], u)
+        h2, l2 = _head_tail(centre[i + 2], u)
+        h3, l3 = _head_tail(centre[i + 3], u)
+        return h0, h1, h2, h3, l0, l1, l2, l3
     return values
 
 
-def _tile_rows(x_t, centre, n_block, diff, u):
-    """The rows the E-step tiles read, and the centre they subtract.
+@njit(**JIT_OPTIONS)
+def _rounded_block(n_block):
+    """``n_block`` rounded up to a multiple of 16, the E-step tiles' loop count.
 
-    x_t : (padded, block); centre : (padded,) float64, zero-padded;
-    diff : (padded, block) in the compute dtype, the float32 rows.
+    A count that LLVM knows to be a multiple of the vector width needs no
+    remainder loop. The remainder loops kept scalar copies of the tile's
+    coefficients in registers across the vector loop, which then spilled
+    five of its 16 coefficients per iteration (float32). The extra columns
+    of a short last block are computed from stale buffer columns and never
+    read: every block buffer has ``BLOCK`` columns, a multiple of 16.
     """
-
-
-@overload(_tile_rows, jit_options=JIT_OPTIONS)
-def _tile_rows_for_dtype(x_t, centre, n_block, diff, u):
-    # float64 work reads x and subtracts the centre as the tiles load it:
-    # storing x - mu first cost a fifth of W2's E-step. float32 work stores
-    # x - mu once per component and gives the tiles no centre: subtracting
-    # in every tile (a float32 head and tail of mu, to keep one rounding's
-    # accuracy) made W3's float32 labels pass 650-668 ms against 419-445 ms
-    # (1 thread). The stored rows subtract a head and tail in float32
-    # (_centre_rows): forming them in float64 and converting cost
-    # about as much as W2's tiles (statistics pass, 1 thread: 191 -> 163-171
-    # ms; W3: 608 -> 500 ms).
-    if u.dtype == types.float32:
-        def centred_rows(x_t, centre, n_block, diff, u):
-            _centre_rows(x_t, n_block, centre, diff)
-            return diff, None
-        return centred_rows
-
-    def raw_rows(x_t, centre, n_block, diff, u):
-        return x_t, centre
-    return raw_rows
+    return (n_block + 15) & -16
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
@@ -580,27 +570,29 @@ def _triangular_columns(x_t, centre, u, j, stop, n_block, y0, y1, y2, y3):
     U is upper triangular, so rows past column j + 3 add nothing; a caller
     that passes stop = j + 4 gets the whole columns (the diagonal tile's
     lower half is U's zeros). Each load of a point's four coordinates feeds
-    16 multiply-adds. For float64 work x - centre is formed here, as the
-    tiles read it; float32 work passes rows already centred and no centre
-    (``_tile_rows``). The tiles are written out here rather than in
-    helpers: every numba function level costs compile time.
+    16 multiply-adds. x - centre is formed as the tiles read it, as
+    (x - head) - tail in the compute dtype (``_centre_values``), so it is
+    never stored. The tiles are written out here rather than in helpers:
+    every numba function level costs compile time.
 
-    x_t : (padded, block), X's rows or centred rows; centre : (padded,)
-    float64 or None; u (padded, padded) and y0..y3 (block,) in the compute
-    dtype.
+    The loops run over the block rounded up to a multiple of 16 points
+    (``_rounded_block``).
+
+    x_t : (padded, block) in X's dtype; centre : (padded,) float64;
+    u (padded, padded) and y0..y3 (block,) in the compute dtype.
     """
     for i in range(0, stop, 4):
         u00, u01, u02, u03 = u[i, j], u[i, j + 1], u[i, j + 2], u[i, j + 3]
         u10, u11, u12, u13 = u[i + 1, j], u[i + 1, j + 1], u[i + 1, j + 2], u[i + 1, j + 3]
         u20, u21, u22, u23 = u[i + 2, j], u[i + 2, j + 1], u[i + 2, j + 2], u[i + 2, j + 3]
         u30, u31, u32, u33 = u[i + 3, j], u[i + 3, j + 1], u[i + 3, j + 2], u[i + 3, j + 3]
-        m0, m1, m2, m3 = _centre_values(centre, i, u)
+        m0, m1, m2, m3, l0, l1, l2, l3 = _centre_values(centre, i, u)
         x0, x1, x2, x3 = x_t[i], x_t[i + 1], x_t[i + 2], x_t[i + 3]
-        for b in range(n_block):
-            e0 = x0[b] - m0
-            e1 = x1[b] - m1
-            e2 = x2[b] - m2
-            e3 = x3[b] - m3
+        for b in range(_rounded_block(n_block)):
+            e0 = (x0[b] - m0) - l0
+            e1 = (x1[b] - m1) - l1
+            e2 = (x2[b] - m2) - l2
+            e3 = (x3[b] - m3) - l3
             # The first tile writes y, so y is never zeroed: four fewer
             # stores and loads per point for each group of columns.
             if i == 0:

@@ -25,8 +25,8 @@ from ._common import (
     _block_total_and_support,
     _centre_rows,
     _centre_values,
+    _rounded_block,
     _gather_support,
-    _tile_rows,
     _triangular_columns,
     padded_features,
 )
@@ -74,8 +74,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     tile's loop, which adds its squares to a row of sums at once: the columns
     are never stored. The sums stay in the compute dtype until log rho is
     written, once per point and component.
-    x - mu is formed as the tiles read it, or once per component for float32
-    work (``_tile_rows``).
+    x - mu is formed as the tiles read it (``_centre_values``).
 
     x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
     scratch, its last row the sums of squares; log_rho : (n_components, block).
@@ -84,30 +83,32 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     padded = prec.shape[1]
     for k in range(n_components):
         u = prec[k]
-        rows, centre = _tile_rows(x_t, aux[k], n_block, diff, u)
+        centre = aux[k]
         quad = log_rho[k]
         c = const[k]
         squares = y[padded]
         # float64 work writes log rho in the last group's loop; float32 work
         # converts its sums in a loop of their own, which keeps float64 out
-        # of its tiles (that halved their vector width).
+        # of its tiles: a float64 store there, even one never taken, halved
+        # their vector width. (``fold`` is a compile-time constant, so the
+        # float32 loop has no such store.)
         fold = squares.dtype == quad.dtype
-        last = padded - 4 if fold else padded
+        last = padded - 4
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
             if j > 0:
-                _triangular_columns(rows, centre, u, j, j, n_block, y0, y1, y2, y3)
+                _triangular_columns(x_t, centre, u, j, j, n_block, y0, y1, y2, y3)
             u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
             u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
             u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
             u33 = u[j + 3, j + 3]
-            m0, m1, m2, m3 = _centre_values(centre, j, u)
-            x0, x1, x2, x3 = rows[j], rows[j + 1], rows[j + 2], rows[j + 3]
-            for b in range(n_block):
-                e0 = x0[b] - m0
-                e1 = x1[b] - m1
-                e2 = x2[b] - m2
-                e3 = x3[b] - m3
+            m0, m1, m2, m3, l0, l1, l2, l3 = _centre_values(centre, j, u)
+            x0, x1, x2, x3 = x_t[j], x_t[j + 1], x_t[j + 2], x_t[j + 3]
+            for b in range(_rounded_block(n_block)):
+                e0 = (x0[b] - m0) - l0
+                e1 = (x1[b] - m1) - l1
+                e2 = (x2[b] - m2) - l2
+                e3 = (x3[b] - m3) - l3
                 # The first group has no off-diagonal part and starts the sum
                 # of squares: nothing is zeroed or loaded first. The last
                 # writes log rho. (LLVM hoists both tests out of the loop.)
@@ -123,7 +124,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
                     v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
                     v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
                     total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
-                if j == last:
+                if fold and j == last:
                     quad[b] = c - 0.5 * total
                 else:
                     squares[b] = total

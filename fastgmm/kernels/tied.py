@@ -24,7 +24,6 @@ from ._common import (
     _block_total,
     _centre_rows,
     _squared_distances,
-    _tile_rows,
     _triangular_columns,
     padded_features,
 )
@@ -76,10 +75,10 @@ def _log_rho_tied_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     n_components = const.shape[0]
     padded = prec.shape[1]
     u = prec[0]
-    rows, centre = _tile_rows(x_t, aux[n_components], n_block, diff, u)
+    centre = aux[n_components]
     for j in range(0, padded, 4):
         # Whole columns: the diagonal tiles as full tiles, once per point.
-        _triangular_columns(rows, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
+        _triangular_columns(x_t, centre, u, j, j + 4, n_block, y[j], y[j + 1], y[j + 2], y[j + 3])
     _squared_distances(y, n_block, aux[:n_components], None, log_rho)
     for k in range(n_components):
         quad = log_rho[k]
