@@ -255,6 +255,46 @@ def test_negligible_responsibilities_change_no_statistic(covariance_type):
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_float32_work_leaves_out_only_exps_that_change_nothing(covariance_type):
+    """float32 work: a fit's log p(x) leaves out exps below exp(-87)
+    (EXP_FLOOR_32, about float32's smallest normal number) and its
+    statistics responsibilities below exp(-20); predict_proba keeps them all,
+    subnormal ones included, and log p(x) keeps its bits.
+
+    The points of test_negligible_responsibilities_change_no_statistic:
+    r_1 / r_0 = exp(30 x - 450), float32-subnormal for x in [11.6, 12.1].
+    """
+    rng = np.random.default_rng(11)
+    X = np.column_stack([rng.uniform(-9.0, 39.0, 4000), rng.normal(size=4000)])
+    weights, means = np.array([0.5, 0.5]), np.array([[0.0, 0.0], [30.0, 0.0]])
+    chol = reference.compute_precision_cholesky(UNIT_COVARIANCES[covariance_type], covariance_type)
+    X32, weights32, means32, chol32 = (a.astype(np.float32) for a in (X, weights, means, chol))
+    resp, log_norm, _ = kernels.estimate(X32, covariance_type, weights32, means32, chol32,
+                                         resp=True, log_norm=True, out_dtype=np.float32)
+    assert resp.dtype == np.float32
+    tiny = resp[:, 1][resp[:, 1] > 0.0]
+    assert (tiny < np.finfo(np.float32).tiny).sum() > 10  # subnormal ones kept
+    band = (X[:, 0] > 12.2) & (X[:, 0] < 14.5)  # ratios e^-84 .. e^-15
+    np.testing.assert_allclose(resp[band, 1] / resp[band, 0],
+                               np.exp(30.0 * X32[band, 0].astype(np.float64) - 450.0), rtol=2e-4)
+    fit_log_norm = kernels.estimate(X32, covariance_type, weights32, means32, chol32,
+                                    log_norm=True, out_dtype=np.float32)[1]
+    np.testing.assert_array_equal(fit_log_norm, log_norm)
+    # The statistics against the float64 reference on the same points.
+    stats = SuffStats.from_kernel(
+        covariance_type, kernels.estep_statistics(X32, None, covariance_type, weights32, means32, chol32)
+    )
+    exact = reference.e_step(X32.astype(np.float64), weights, means, chol, covariance_type)
+    np.testing.assert_allclose(stats.log_likelihood, exact[0].sum(), rtol=1e-6)
+    eps = np.finfo(np.float64).eps
+    fast = _estimate_gaussian_parameters(stats, 1e-6, eps)
+    slow = reference.estimate_gaussian_parameters(X32.astype(np.float64), np.exp(exact[1]), 1e-6,
+                                                  covariance_type, None, eps)
+    for ours, theirs in zip(fast, slow):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
 def test_zero_weight_component_gives_zero_responsibility():
     X, _, weights, means, _, chol = make_problem(7, "full", np.float64, False, n_samples=200)
     weights = weights.copy()

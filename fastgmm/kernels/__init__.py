@@ -194,8 +194,9 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
     scratch : tuple
         Per worker: x_t (n_workers, padded, block) in X's dtype, diff and
         (padded + 1 rows) y in the compute dtype (``prec``'s), all zero; log_rho
-        (n_workers, n_components, block), three float64 rows and an int64
-        row (n_workers, block); the pending columns (n_workers, n_components',
+        (n_workers, n_components, block) in the compute dtype, two float64
+        rows and an int64 row (n_workers, block), and two rows in the
+        compute dtype (n_workers, 2, block); the pending columns (n_workers, n_components',
         padded + 1, n_pending) in the compute dtype, zero, and their counts
         (n_workers, n_components') int64, zero, with n_components' = 0 when
         ``n_pending`` is 0.
@@ -218,10 +219,10 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         np.zeros((n_workers, padded, block), dtype=X.dtype),
         np.zeros((n_workers, padded, block), dtype=prec.dtype),
         np.zeros((n_workers, padded + 1, block), dtype=prec.dtype),
-        np.empty((n_workers, n_components, block)),
+        np.empty((n_workers, n_components, block), dtype=prec.dtype),
         np.empty((n_workers, block)),
         np.empty((n_workers, block)),
-        np.empty((n_workers, block)),
+        np.empty((n_workers, 2, block), dtype=prec.dtype),
         np.empty((n_workers, block), dtype=np.int64),
         np.zeros((n_workers, pending_components, padded + 1, n_pending), dtype=prec.dtype),
         np.zeros((n_workers, pending_components), dtype=np.int64),

@@ -70,12 +70,21 @@ def lane_count(n_samples, n_components, accumulator_size):
 
 
 @intrinsic
-def _bits_as_float64(typingctx, bits):
-    """Reinterpret an int64 as the float64 with the same bits."""
-    signature = types.float64(types.int64)
+def _float_with_bits(typingctx, like, bits):
+    """The float of ``like``'s type (float64 or float32) whose bits are the
+    integer ``bits``, truncated to the float's width."""
+    if like not in (types.float64, types.float32) or not isinstance(bits, types.Integer):
+        return None
+    width = 64 if like == types.float64 else 32
+    signature = like(like, bits)
 
     def codegen(context, builder, sig, args):
-        return builder.bitcast(args[0], ir.DoubleType())
+        value = args[1]
+        if bits.bitwidth > width:
+            value = builder.trunc(value, ir.IntType(width))
+        elif bits.bitwidth < width:
+            value = builder.sext(value, ir.IntType(width))
+        return builder.bitcast(value, context.get_value_type(like))
 
     return signature, codegen
 
@@ -105,12 +114,33 @@ def _claim(typingctx, counter):
     return signature, codegen
 
 
+@njit(**EXACT_JIT_OPTIONS)
+def _times_power_of_two(p, n, bias, mantissa_bits):
+    """p 2^n in p's dtype, 2^n built from exponent bits (``bias`` and
+    ``mantissa_bits``: 1023 and 52 for float64, 127 and 23 for float32) in
+    two halves, so that a subnormal result is rounded once and 2^n itself
+    never needs an exponent out of range."""
+    half = n >> 1
+    rest = n - half
+    return ((p * _float_with_bits(p, (half + bias) << mantissa_bits))
+            * _float_with_bits(p, (rest + bias) << mantissa_bits))
+
+
 _LOG2E = 1.4426950408889634
 _LN2_HI = 6.93147180369123816490e-01  # fdlibm's split: 32 trailing zero bits
 _LN2_LO = 1.90821492927058770002e-10
-_C2, _C3, _C4, _C5, _C6, _C7, _C8, _C9, _C10, _C11, _C12, _C13 = (
-    1.0 / math.factorial(i) for i in range(2, 14)
-)
+# Taylor coefficients 1/13!, ..., 1/2!, highest degree first (``_horner``).
+_TAYLOR = tuple(1.0 / math.factorial(i) for i in range(13, 1, -1))
+
+
+@njit(**EXACT_JIT_OPTIONS)
+def _horner(s, coefficients):
+    """The polynomial with ``coefficients`` (a tuple, highest degree first)
+    at s, by Horner's rule; LLVM unrolls the loop over the constant tuple."""
+    u = coefficients[0]
+    for c in coefficients[1:]:
+        u = u * s + c
+    return u
 
 
 @njit(**EXACT_JIT_OPTIONS)
@@ -128,22 +158,52 @@ def _exp(x):
     n = np.int64(k)
     s = x - k * _LN2_HI
     s = s - k * _LN2_LO
-    u = _C13
-    u = u * s + _C12
-    u = u * s + _C11
-    u = u * s + _C10
-    u = u * s + _C9
-    u = u * s + _C8
-    u = u * s + _C7
-    u = u * s + _C6
-    u = u * s + _C5
-    u = u * s + _C4
-    u = u * s + _C3
-    u = u * s + _C2
-    p = (s * s * u + s) + 1.0
-    half = n >> 1
-    rest = n - half
-    return (p * _bits_as_float64((half + 1023) << 52)) * _bits_as_float64((rest + 1023) << 52)
+    p = (s * s * _horner(s, _TAYLOR) + s) + 1.0
+    return _times_power_of_two(p, n, 1023, 52)
+
+
+_LOG2E_32 = np.float32(_LOG2E)
+_LN2_HI_32 = np.float32(0.693359375)  # Cephes' split: 9 significant bits
+_LN2_LO_32 = np.float32(-2.12194440e-4)
+# Cephes expf's minimax polynomial for (exp(s) - 1 - s) / s^2, |s| <= ln2 / 2.
+_CEPHES_32 = tuple(
+    np.float32(c) for c in (
+        1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2,
+        1.6666665459e-1, 5.0000001201e-1,
+    )
+)
+# exp(-104) rounds to 0 and exp(89) to inf in float32.
+_LOWEST_32, _HIGHEST_32 = np.float32(-104.0), np.float32(89.0)
+
+
+@njit(**EXACT_JIT_OPTIONS)
+def _exp32(x):
+    """exp(x) for float32 x, in float32, within 1 ulp of the correctly rounded
+    result (tests/test_exp.py), in a form LLVM vectorises at 16 lanes.
+
+    The float32 twin of ``_exp``: Cody-Waite reduction with a float32 split
+    of ln 2, a degree-5 polynomial, and 2^n in two halves so that subnormal
+    results are right. The float32 E-step's normalisation runs on it at
+    about 2.7 times ``_exp``'s rate (3.0 against 1.1 Gexp/s, 1 thread).
+    """
+    x = min(max(x, _LOWEST_32), _HIGHEST_32)
+    k = np.floor(x * _LOG2E_32 + np.float32(0.5))
+    n = np.int32(k)
+    s = x - k * _LN2_HI_32
+    s = s - k * _LN2_LO_32
+    p = (s * s * _horner(s, _CEPHES_32) + s) + np.float32(1.0)
+    return _times_power_of_two(p, n, 127, 23)
+
+
+def _exp_in_dtype(x):
+    """exp(x) in x's dtype: ``_exp32`` for float32, ``_exp`` otherwise."""
+
+
+@overload(_exp_in_dtype, jit_options=EXACT_JIT_OPTIONS)
+def _exp_in_dtype_for_type(x):
+    if x == types.float32:
+        return lambda x: _exp32(x)
+    return lambda x: _exp(x)
 
 
 @njit(**ENTRY_JIT_OPTIONS)
@@ -249,8 +309,22 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
 # add nothing to its sum of exps, whose largest term is 1, and kept as
 # responsibilities their products with x - mu would go subnormal, which is
 # slow (W5 diag: 4% of responsibilities were subnormal, and the pass took
-# 125 ms with them against 88 ms without, 1 thread).
+# 125 ms with them against 88 ms without, 1 thread). float32 work: e^-87 ~
+# 1.6e-38, just above float32's smallest normal number.
 EXP_FLOOR = -460.0
+EXP_FLOOR_32 = -87.0
+
+
+def _exp_floor(values):
+    """``EXP_FLOOR`` for float64 ``values``, ``EXP_FLOOR_32`` for float32."""
+
+
+@overload(_exp_floor, jit_options=JIT_OPTIONS)
+def _exp_floor_for_type(values):
+    if values.dtype == types.float32:
+        floor = np.float32(EXP_FLOOR_32)
+        return lambda values: floor
+    return lambda values: EXP_FLOOR
 
 
 def negligible_log_ratio(dtype):
@@ -262,7 +336,7 @@ def negligible_log_ratio(dtype):
     holds its point's largest responsibility, and N_k, S1_k and S2_k move by
     at most that fraction of each point's weight. float32 work: exp(-20) ~
     2e-9, against float32's 6e-8. log p(x) keeps every exp above
-    ``EXP_FLOOR``, so it keeps its bits. Where components overlap in their
+    ``EXP_FLOOR`` (float32: ``EXP_FLOOR_32``), so it keeps its bits. Where components overlap in their
     far tails, most responsibilities are such terms (W4, K = 64: 88% of them
     are above e^-460, 2.3% above e^-40), and the statistics then skip them
     (``_gather_support``). predict_proba keeps every
@@ -277,16 +351,23 @@ def negligible_log_ratio(dtype):
 
 
 @njit(**JIT_OPTIONS)
-def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
+def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
     """Turn ``log_rho`` (components x points) into weighted responsibilities
     ``w_b r_bk``, in place, and write log p(x_b) into ``log_norm``.
 
     Eq. (4)-(5) of docs/derivation.md: log p(x) = logsumexp_k log rho_k and
     r_k = exp(log rho_k - log p(x)). One exp per entry: the exps shifted by the
-    row maximum are kept and divided by their sum. ``norm`` is scratch.
-    Entries more than ``-log_floor`` below their point's maximum become 0
-    (see ``negligible_log_ratio``; -inf keeps all); log p(x) sums every exp
-    above ``EXP_FLOOR`` (or all, with -inf).
+    row maximum are kept and divided by their sum. Entries more than
+    ``-log_floor`` below their point's maximum become 0 (see
+    ``negligible_log_ratio``; -inf keeps all); log p(x) sums every exp above
+    ``EXP_FLOOR`` (or all, with -inf).
+
+    The maxima, exps and sums are in log_rho's dtype, the compute dtype:
+    float32 work takes its exps from ``_exp32``, at twice the vector width
+    of float64. log p(x) is formed and summed in float64.
+
+    log_rho : (n_components, block); w_block, log_norm : (block,) float64;
+    rows : (2, block) scratch in log_rho's dtype.
 
     Returns
     -------
@@ -294,10 +375,11 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
         sum_b w_b log p(x_b) over the block.
     """
     n_components = log_rho.shape[0]
-    peak = log_norm
+    peak, norm = rows[0], rows[1]
+    zero = log_rho.dtype.type(0)
     for b in range(n_block):
         peak[b] = -np.inf
-        norm[b] = 0.0
+        norm[b] = zero
     for k in range(n_components):
         row = log_rho[k]
         for b in range(n_block):
@@ -305,20 +387,23 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, norm, log_floor):
     for b in range(n_block):
         # A point where every component has zero weight: avoid inf - inf.
         if peak[b] == -np.inf:
-            peak[b] = 0.0
-    exp_floor = min(log_floor, EXP_FLOOR)
+            peak[b] = zero
+    # In log_rho's dtype, so that float32 loops stay float32.
+    keep_floor = log_rho.dtype.type(log_floor)
+    exp_floor = log_rho.dtype.type(min(log_floor, _exp_floor(log_rho)))
     for k in range(n_components):
         row = log_rho[k]
         for b in range(n_block):
             shifted = row[b] - peak[b]
             # Clamped first, so the exp itself never goes subnormal.
-            e = _exp(max(shifted, exp_floor)) if shifted >= exp_floor else 0.0
-            row[b] = e if shifted >= log_floor else 0.0
+            e = _exp_in_dtype(max(shifted, exp_floor)) if shifted >= exp_floor else zero
+            row[b] = e if shifted >= keep_floor else zero
             norm[b] += e
     total = 0.0
     for b in range(n_block):
-        scale = w_block[b] / norm[b] if norm[b] > 0.0 else 0.0
-        log_norm[b] = peak[b] + math.log(norm[b])
+        sum_of_exps = np.float64(norm[b])
+        scale = w_block[b] / sum_of_exps if sum_of_exps > 0.0 else 0.0
+        log_norm[b] = np.float64(peak[b]) + math.log(sum_of_exps)
         if w_block[b] != 0.0:
             total += w_block[b] * log_norm[b]
         norm[b] = scale

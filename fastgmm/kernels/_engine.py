@@ -169,9 +169,9 @@ def _walk_lanes(args, worker):
         scratch : tuple of arrays
             Each worker's block buffers, first axis the worker: x_t (padded x
             block) in X's dtype, so that X's values are exact in it; diff
-            (padded x block) and y (padded + 1 x block) in the compute dtype;
-            log_rho (components x block) and w_block, log_norm, norm (block)
-            in float64; index (block) int64; pending (n_components',
+            (padded x block), y (padded + 1 x block), log_rho (components x
+            block) and norm (2 x block) in the compute dtype; w_block and
+            log_norm (block) float64; index (block) int64; pending (n_components',
             padded + 1, n_pending) in the compute dtype and pending_count
             (n_components') int64, zero, the columns the full statistics
             have gathered and not yet summed (n_components' = 0 for the
@@ -210,7 +210,7 @@ def _walk_lanes(args, worker):
     normalise = accumulate or want_resp or want_norm or n_worst > 0
     x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
     w_block, log_norm = all_w_block[worker], all_log_norm[worker]
-    scratch_row, index = all_norm[worker], all_index[worker]
+    rows, index = all_norm[worker], all_index[worker]
     pending = (all_pending[worker], all_pending_count[worker])
     # Each worker claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
@@ -236,7 +236,7 @@ def _walk_lanes(args, worker):
                 _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                 if want_labels:
                     # Component-major, so the loops over points vectorise.
-                    best = scratch_row
+                    best = rows[0]
                     labels = out_labels[first:first + n_block]
                     for b in range(n_block):
                         best[b] = log_rho[0, b]
@@ -250,7 +250,7 @@ def _walk_lanes(args, worker):
                 if not normalise:
                     continue
                 log_likelihood += _normalise_block(
-                    log_rho, n_block, w_block, log_norm, scratch_row, log_floor
+                    log_rho, n_block, w_block, log_norm, rows, log_floor
                 )
                 if want_norm:
                     for b in range(n_block):

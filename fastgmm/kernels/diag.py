@@ -45,9 +45,9 @@ def _log_rho_diag_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     _squared_distances(x_t, n_block, shift, prec[:, 0], log_rho)
     for k in range(n_components):
         quad = log_rho[k]
-        c = const[k]
+        c, half = quad.dtype.type(const[k]), quad.dtype.type(0.5)
         for b in range(n_block):
-            quad[b] = c - 0.5 * quad[b]
+            quad[b] = c - half * quad[b]
 
 
 def _accumulate_diag_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,

@@ -72,8 +72,7 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
 
     Each group of four columns of (x - mu)^T U is finished in the diagonal
     tile's loop, which adds its squares to a row of sums at once: the columns
-    are never stored. The sums stay in the compute dtype until log rho is
-    written, once per point and component.
+    are never stored. The sums, and log rho, are in the compute dtype.
     x - mu is formed as the tiles read it (``_centre_values``).
 
     x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
@@ -85,14 +84,11 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
         u = prec[k]
         centre = aux[k]
         quad = log_rho[k]
-        c = const[k]
+        # In the compute dtype: a float64 operation in a float32 tile loop
+        # would halve its vector width.
+        c = quad.dtype.type(const[k])
+        half = quad.dtype.type(0.5)
         squares = y[padded]
-        # float64 work writes log rho in the last group's loop; float32 work
-        # converts its sums in a loop of their own, which keeps float64 out
-        # of its tiles: a float64 store there, even one never taken, halved
-        # their vector width. (``fold`` is a compile-time constant, so the
-        # float32 loop has no such store.)
-        fold = squares.dtype == quad.dtype
         last = padded - 4
         for j in range(0, padded, 4):
             y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
@@ -124,13 +120,10 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
                     v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
                     v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
                     total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
-                if fold and j == last:
-                    quad[b] = c - 0.5 * total
+                if j == last:
+                    quad[b] = c - half * total
                 else:
                     squares[b] = total
-        if not fold:
-            for b in range(n_block):
-                quad[b] = c - 0.5 * squares[b]
 
 
 @njit(**JIT_OPTIONS)
@@ -186,7 +179,8 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
     K = 64, 2.3% nonzero) 99 ms, as fast as adding its points one outer
     product at a time, which it replaces.
 
-    resp : (n_components, block), already multiplied by the sample weights.
+    resp : (n_components, block) in the compute dtype, already multiplied
+    by the sample weights.
     s2 : (n_components, padded, padded); diff : (padded, block), rows past
     n_features zero; rd : (padded + 1, block), the same and a scratch row;
     index : (block,) int64 scratch; pending : (columns, count), columns of
@@ -208,12 +202,7 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
         nk[k] += total
         if 2 * n_used >= n_block:
             _centre_rows(x_t, n_block, shift[k], diff)
-            if rd.dtype == resp.dtype:
-                _add_columns(rk, diff, n_features, n_block, rd, s1[k], s2[k], zero)
-            else:
-                for b in range(n_block):
-                    r_used[b] = rk[b]
-                _add_columns(r_used, diff, n_features, n_block, rd, s1[k], s2[k], zero)
+            _add_columns(rk, diff, n_features, n_block, rd, s1[k], s2[k], zero)
         elif n_used <= n_pending:
             columns = pending_columns[k]
             if pending_count[k] + n_used > n_pending:

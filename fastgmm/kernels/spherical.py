@@ -45,8 +45,7 @@ def _log_rho_spherical_block(cov, x_t, n_block, prec, aux, const, shift, log_rho
     _squared_distances(x_t, n_block, shift, None, log_rho)
     for k in range(n_components):
         quad = log_rho[k]
-        c = const[k]
-        p = 0.5 * prec[k, 0, 0]
+        c, p = quad.dtype.type(const[k]), quad.dtype.type(0.5 * prec[k, 0, 0])
         for b in range(n_block):
             quad[b] = c - p * quad[b]
 
