@@ -424,6 +424,54 @@ def _block_total(values, n_block):
 
 
 @njit(**JIT_OPTIONS)
+def _add_feature_moments(r, x_t, centre, i, n_block, s1_row):
+    """For the four features f = i..i+3, with t_bf = x_bf - centre[f]: add
+    sum_b r_b t_bf to s1_row[f], and return the four sum_b r_b t_bf^2, in
+    float64.
+
+    Four features per sweep, so each load (and, for float32 work,
+    conversion) of r serves four of them (W5 diag statistics, 1 thread:
+    29-33 -> 23-25 ms per 1e6 points against one feature per sweep).
+    """
+    m0, m1, m2, m3 = centre[i], centre[i + 1], centre[i + 2], centre[i + 3]
+    x0, x1, x2, x3 = x_t[i], x_t[i + 1], x_t[i + 2], x_t[i + 3]
+    a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
+    for b in range(n_block):
+        rb = r[b]
+        t0, t1, t2, t3 = x0[b] - m0, x1[b] - m1, x2[b] - m2, x3[b] - m3
+        a0 += rb * t0
+        a1 += rb * t1
+        a2 += rb * t2
+        a3 += rb * t3
+        b0 += (rb * t0) * t0
+        b1 += (rb * t1) * t1
+        b2 += (rb * t2) * t2
+        b3 += (rb * t3) * t3
+    s1_row[i] += a0
+    s1_row[i + 1] += a1
+    s1_row[i + 2] += a2
+    s1_row[i + 3] += a3
+    return b0, b1, b2, b3
+
+
+@njit(**JIT_OPTIONS)
+def _add_feature_moment(r, x_t, centre, i, n_block, s1_row):
+    """``_add_feature_moments`` for the one feature i: adds to s1_row[i] and
+    returns sum_b r_b t_bi^2."""
+    m = centre[i]
+    xi = x_t[i]
+    acc1 = 0.0
+    acc2 = 0.0
+    for b in range(n_block):
+        t = xi[b] - m
+        rt = r[b] * t
+        acc1 += rt
+        acc2 += rt * t
+    s1_row[i] += acc1
+    return acc2
+
+
+@njit(**JIT_OPTIONS)
 def _block_total_and_support(values, n_block):
     """Sum of a block's values and the number of them that are nonzero, in
     one pass (a component's responsibilities, for the full statistics)."""

@@ -11,7 +11,13 @@ current means, ``aux`` is unused.
 
 import numpy as np
 
-from ._common import LOG_2PI, _block_total, _squared_distances
+from ._common import (
+    LOG_2PI,
+    _block_total,
+    _add_feature_moment,
+    _add_feature_moments,
+    _squared_distances,
+)
 
 
 def prepare_diag(weights, means, precisions_cholesky):
@@ -64,39 +70,11 @@ def _accumulate_diag_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
             continue
         nk[k] += total
         centre = shift[k]
-        # Four features per sweep: each load of r serves four of them.
         for i in range(0, n_features - 3, 4):
-            m0, m1, m2, m3 = centre[i], centre[i + 1], centre[i + 2], centre[i + 3]
-            x0, x1, x2, x3 = x_t[i], x_t[i + 1], x_t[i + 2], x_t[i + 3]
-            a0 = a1 = a2 = a3 = b0 = b1 = b2 = b3 = 0.0
-            for b in range(n_block):
-                r = rk[b]
-                t0, t1, t2, t3 = x0[b] - m0, x1[b] - m1, x2[b] - m2, x3[b] - m3
-                a0 += r * t0
-                a1 += r * t1
-                a2 += r * t2
-                a3 += r * t3
-                b0 += (r * t0) * t0
-                b1 += (r * t1) * t1
-                b2 += (r * t2) * t2
-                b3 += (r * t3) * t3
-            s1[k, i] += a0
-            s1[k, i + 1] += a1
-            s1[k, i + 2] += a2
-            s1[k, i + 3] += a3
+            b0, b1, b2, b3 = _add_feature_moments(rk, x_t, centre, i, n_block, s1[k])
             s2[k, 0, i] += b0
             s2[k, 0, i + 1] += b1
             s2[k, 0, i + 2] += b2
             s2[k, 0, i + 3] += b3
         for i in range(n_features // 4 * 4, n_features):
-            m = centre[i]
-            xi = x_t[i]
-            acc1 = 0.0
-            acc2 = 0.0
-            for b in range(n_block):
-                t = xi[b] - m
-                rt = rk[b] * t
-                acc1 += rt
-                acc2 += rt * t
-            s1[k, i] += acc1
-            s2[k, 0, i] += acc2
+            s2[k, 0, i] += _add_feature_moment(rk, x_t, centre, i, n_block, s1[k])

@@ -11,7 +11,13 @@ unused. The second moment is the scalar sum_b r_b ||x_b - c_k||^2.
 
 import numpy as np
 
-from ._common import LOG_2PI, _block_total, _squared_distances
+from ._common import (
+    LOG_2PI,
+    _block_total,
+    _add_feature_moment,
+    _add_feature_moments,
+    _squared_distances,
+)
 
 
 def prepare_spherical(weights, means, precisions_cholesky):
@@ -63,15 +69,11 @@ def _accumulate_spherical_block(cov, x_t, n_block, resp, w_block, shift, nk, s1,
         if total == 0.0:
             continue
         nk[k] += total
+        centre = shift[k]
         acc2 = 0.0
-        for i in range(n_features):
-            m = shift[k, i]
-            xi = x_t[i]
-            acc1 = 0.0
-            for b in range(n_block):
-                t = xi[b] - m
-                rt = rk[b] * t
-                acc1 += rt
-                acc2 += rt * t
-            s1[k, i] += acc1
+        for i in range(0, n_features - 3, 4):
+            b0, b1, b2, b3 = _add_feature_moments(rk, x_t, centre, i, n_block, s1[k])
+            acc2 += (b0 + b1) + (b2 + b3)
+        for i in range(n_features // 4 * 4, n_features):
+            acc2 += _add_feature_moment(rk, x_t, centre, i, n_block, s1[k])
         s2[k, 0, 0] += acc2
