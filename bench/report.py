@@ -138,9 +138,12 @@ def _paired_scaling(workloads, rounds, log):
     cases = [(*make_data(w), w) for w in workloads]
     for X, init, w in cases:
         measure.warm_up(w, X, init)
-    # One timed iteration at every size, as the table does above N = 2e6.
+    # Three timed iterations at every size, as the table times up to N = 2e6:
+    # one iteration at N = 1e5 is a difference of two fits of 15-30 ms, and
+    # it read 10-20% slower per point than three (141-156 against 133-141 ns,
+    # 7 rounds each), which alone made the spread look like 30%.
     seconds, ratios = measure.paired_seconds_per_iteration(
-        [(X, w, init, None) for X, init, w in cases], n_iter=1, rounds=_paired_rounds(rounds))
+        [(X, w, init, None) for X, init, w in cases], n_iter=3, rounds=_paired_rounds(rounds))
     n = np.array([w.n_samples for w in workloads], dtype=float)
     # ratios[i] = median over rounds of t_0 / t_i; per point relative to size 0:
     per_point = (1.0 / ratios) * n[0] / n
@@ -308,7 +311,7 @@ def _derived_lines(results):
     paired = results.get("scaling_paired")
     if paired:
         lines.append("- W7 time per point with the sizes' rounds interleaved "
-                     f"({paired['rounds']} rounds, one iteration each, median of per-round "
+                     f"({paired['rounds']} rounds, three iterations each, median of per-round "
                      f"ratios), relative to N={paired['n_samples'][0]:,}: "
                      + ", ".join(f"{p:.3f}" for p in paired["relative_per_point"])
                      + f" (spread {100 * paired['spread']:.0f}%; medians "
