@@ -52,6 +52,7 @@ from ._common import (  # noqa: E402
     SPHERICAL,
     TIED,
     BLOCK,
+    BLOCK_STRIDE,
     lane_count,
     negligible_log_ratio,
     padded_features,
@@ -192,11 +193,12 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         worst_log_norm (n_lanes, n_worst) +inf, worst_index (n_lanes,
         n_worst) -1, and the lane counter (1,) int64.
     scratch : tuple
-        Per worker: x_t (n_workers, padded, block) in X's dtype, diff and
-        (padded + 1 rows) y in the compute dtype (``prec``'s), all zero; log_rho
-        (n_workers, n_components, block) in the compute dtype, two float64
+        Per worker, with stride = block + ``BLOCK_STRIDE`` - ``BLOCK``:
+        x_t (n_workers, padded, stride) in X's dtype, diff and (padded + 1
+        rows) y in the compute dtype (``prec``'s), all zero; log_rho
+        (n_workers, n_components, stride) in the compute dtype, two float64
         rows and an int64 row (n_workers, block), and two rows in the
-        compute dtype (n_workers, 2, block); the pending columns (n_workers, n_components',
+        compute dtype (n_workers, 2, stride); the pending columns (n_workers, n_components',
         padded + 1, n_pending) in the compute dtype, zero, and their counts
         (n_workers, n_components') int64, zero, with n_components' = 0 when
         ``n_pending`` is 0.
@@ -215,14 +217,17 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         np.full((n_lanes, n_worst), -1, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
     )
+    # Buffers of several rows are ``BLOCK_STRIDE`` columns wide (the kernels
+    # use the first ``block``), so their rows are not 4 KiB apart.
+    stride = block + BLOCK_STRIDE - BLOCK
     scratch = (
-        np.zeros((n_workers, padded, block), dtype=X.dtype),
-        np.zeros((n_workers, padded, block), dtype=prec.dtype),
-        np.zeros((n_workers, padded + 1, block), dtype=prec.dtype),
-        np.empty((n_workers, n_components, block), dtype=prec.dtype),
+        np.zeros((n_workers, padded, stride), dtype=X.dtype),
+        np.zeros((n_workers, padded, stride), dtype=prec.dtype),
+        np.zeros((n_workers, padded + 1, stride), dtype=prec.dtype),
+        np.empty((n_workers, n_components, stride), dtype=prec.dtype),
         np.empty((n_workers, block)),
         np.empty((n_workers, block)),
-        np.empty((n_workers, 2, block), dtype=prec.dtype),
+        np.empty((n_workers, 2, stride), dtype=prec.dtype),
         np.empty((n_workers, block), dtype=np.int64),
         np.zeros((n_workers, pending_components, padded + 1, n_pending), dtype=prec.dtype),
         np.zeros((n_workers, pending_components), dtype=np.int64),

@@ -168,10 +168,11 @@ def _walk_lanes(args, worker):
             n_worst) -1, n_worst = 0 to skip; next_lane (1,) int64.
         scratch : tuple of arrays
             Each worker's block buffers, first axis the worker: x_t (padded x
-            block) in X's dtype, so that X's values are exact in it; diff
-            (padded x block), y (padded + 1 x block), log_rho (components x
-            block) and norm (2 x block) in the compute dtype; w_block and
-            log_norm (block) float64; index (block) int64; pending (n_components',
+            stride) in X's dtype, so that X's values are exact in it; diff
+            (padded x stride), y (padded + 1 x stride), log_rho (components x
+            stride) and norm (2 x stride) in the compute dtype, stride >=
+            block; w_block and log_norm (block) float64, whose length is the
+            block; index (block) int64; pending (n_components',
             padded + 1, n_pending) in the compute dtype and pending_count
             (n_components') int64, zero, the columns the full statistics
             have gathered and not yet summed (n_components' = 0 for the
@@ -201,7 +202,7 @@ def _walk_lanes(args, worker):
     n_worst = lane_worst.shape[1]
     (all_x_t, all_diff, all_y, all_log_rho, all_w_block, all_log_norm, all_norm, all_index,
      all_pending, all_pending_count) = scratch
-    block = all_x_t.shape[2]
+    block = all_w_block.shape[1]  # the rows of the 2-D buffers are longer
     given = given_resp.shape[0] > 0
     accumulate = lane_s2.shape[1] > 0
     want_resp = out_resp.shape[0] > 0

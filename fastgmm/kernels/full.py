@@ -18,8 +18,9 @@ sums stay in registers.
 import numpy as np
 from numba import njit
 
-from .._config import JIT_OPTIONS
+from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
+    CENTRE_IN_TILES,
     LOG_2PI,
     _add_upper_tiles,
     _block_total_and_support,
@@ -68,62 +69,77 @@ def prepare_full(weights, means, precisions_cholesky):
 
 def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
-    in 4 x 4 tiles of U.
+    in 4 x 4 tiles of U (``_quadratic_form``).
 
-    Each group of four columns of (x - mu)^T U is finished in the diagonal
-    tile's loop, which adds its squares to a row of sums at once: the columns
-    are never stored. The sums, and log rho, are in the compute dtype.
-    x - mu is formed as the tiles read it (``_centre_values``).
+    With AVX-512, the tiles subtract the centre as they read x
+    (``CENTRE_IN_TILES``); otherwise x - mu is stored in ``diff`` first
+    (``_centre_rows``), the same values bit for bit.
 
-    x_t : (padded, block), rows past n_features zero; y : (padded + 1, block)
-    scratch, its last row the sums of squares; log_rho : (n_components, block).
+    x_t : (padded, block), rows past n_features zero; diff : (padded, block)
+    and y : (padded + 1, block) scratch in the compute dtype, y's last row
+    the sums of squares; log_rho : (n_components, block).
     """
-    n_components = shift.shape[0]
-    padded = prec.shape[1]
-    for k in range(n_components):
-        u = prec[k]
-        centre = aux[k]
-        quad = log_rho[k]
-        # In the compute dtype: a float64 operation in a float32 tile loop
-        # would halve its vector width.
-        c = quad.dtype.type(const[k])
-        half = quad.dtype.type(0.5)
-        squares = y[padded]
-        last = padded - 4
-        for j in range(0, padded, 4):
-            y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
-            if j > 0:
-                _triangular_columns(x_t, centre, u, j, j, n_block, y0, y1, y2, y3)
-            u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
-            u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
-            u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
-            u33 = u[j + 3, j + 3]
-            m0, m1, m2, m3, l0, l1, l2, l3 = _centre_values(centre, j, u)
-            x0, x1, x2, x3 = x_t[j], x_t[j + 1], x_t[j + 2], x_t[j + 3]
-            for b in range(_rounded_block(n_block)):
-                e0 = (x0[b] - m0) - l0
-                e1 = (x1[b] - m1) - l1
-                e2 = (x2[b] - m2) - l2
-                e3 = (x3[b] - m3) - l3
-                # The first group has no off-diagonal part and starts the sum
-                # of squares: nothing is zeroed or loaded first. The last
-                # writes log rho. (LLVM hoists both tests out of the loop.)
-                if j == 0:
-                    v0 = e0 * u00
-                    v1 = e0 * u01 + e1 * u11
-                    v2 = e0 * u02 + e1 * u12 + e2 * u22
-                    v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    total = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
-                else:
-                    v0 = y0[b] + e0 * u00
-                    v1 = y1[b] + e0 * u01 + e1 * u11
-                    v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
-                    v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                    total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
-                if j == last:
-                    quad[b] = c - half * total
-                else:
-                    squares[b] = total
+    for k in range(shift.shape[0]):
+        if CENTRE_IN_TILES:
+            _quadratic_form(x_t, aux[k], prec[k], const[k], n_block, y, log_rho[k])
+        else:
+            _centre_rows(x_t, n_block, aux[k], diff)
+            _quadratic_form(diff, None, prec[k], const[k], n_block, y, log_rho[k])
+
+
+@njit(**ELEMENTWISE_JIT_OPTIONS)
+def _quadratic_form(x_t, centre, u, const, n_block, y, quad):
+    """quad = const - 1/2 ||(x - centre)^T U||^2 for one component, in the
+    compute dtype; centre None when x_t holds x - centre already.
+
+    Each group of four columns of (x - centre)^T U is finished in the
+    diagonal tile's loop, which adds its squares to a row of sums at once:
+    the columns are never stored. x - centre is formed as the tiles read it
+    (``_centre_values``).
+    """
+    padded = u.shape[0]
+    squares = y[padded]
+    # In the compute dtype: a float64 operation in a float32 tile loop would
+    # halve its vector width.
+    c = quad.dtype.type(const)
+    half = quad.dtype.type(0.5)
+    for j in range(0, padded, 4):
+        y0, y1, y2, y3 = y[j], y[j + 1], y[j + 2], y[j + 3]
+        if j > 0:
+            _triangular_columns(x_t, centre, u, j, j, n_block, y0, y1, y2, y3)
+        u00, u01, u02, u03 = u[j, j], u[j, j + 1], u[j, j + 2], u[j, j + 3]
+        u11, u12, u13 = u[j + 1, j + 1], u[j + 1, j + 2], u[j + 1, j + 3]
+        u22, u23 = u[j + 2, j + 2], u[j + 2, j + 3]
+        u33 = u[j + 3, j + 3]
+        m0, m1, m2, m3, l0, l1, l2, l3 = _centre_values(centre, j, u)
+        x0, x1, x2, x3 = x_t[j], x_t[j + 1], x_t[j + 2], x_t[j + 3]
+        for b in range(_rounded_block(n_block)):
+            e0 = (x0[b] - m0) - l0
+            e1 = (x1[b] - m1) - l1
+            e2 = (x2[b] - m2) - l2
+            e3 = (x3[b] - m3) - l3
+            # The first group has no off-diagonal part and starts the sum of
+            # squares: nothing is zeroed or loaded first. (LLVM hoists the
+            # test out of the loop.)
+            if j == 0:
+                v0 = e0 * u00
+                v1 = e0 * u01 + e1 * u11
+                v2 = e0 * u02 + e1 * u12 + e2 * u22
+                v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+                total = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
+            else:
+                v0 = y0[b] + e0 * u00
+                v1 = y1[b] + e0 * u01 + e1 * u11
+                v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
+                v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
+                total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+            # Every group writes both the running sum and log rho, which the
+            # last group's write leaves final. A test on j here became two
+            # masked stores without AVX-512, which are slow; one output
+            # array chosen by j made LLVM guard the loop with an overlap
+            # test that sent every middle group down its scalar copy.
+            squares[b] = total
+            quad[b] = c - half * total
 
 
 @njit(**JIT_OPTIONS)
