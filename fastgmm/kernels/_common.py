@@ -54,8 +54,9 @@ def _has_wide_vectors():
     centre (float32: a head and a tail) in registers. With AVX-512 they fit,
     and subtracting the centres in the tiles beats storing x - mu first.
     With AVX2's 16 registers they spill, and each tile iteration reloads
-    them: ``CENTRE_IN_TILES`` is then off and the tiles read rows centred
-    beforehand (``_centre_rows``), bit for bit the same values.
+    them: ``CENTRE_IN_TILES`` is then off, and from d = 16 on the tiles read
+    rows centred beforehand (``_centre_rows``), bit for bit the same values
+    (``full._log_rho_full_block``).
     """
     features = numba.core.config.CPU_FEATURES
     if features is None:

@@ -71,16 +71,22 @@ def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, dif
     """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
     in 4 x 4 tiles of U (``_quadratic_form``).
 
-    With AVX-512, the tiles subtract the centre as they read x
-    (``CENTRE_IN_TILES``); otherwise x - mu is stored in ``diff`` first
-    (``_centre_rows``), the same values bit for bit.
+    With AVX-512 (``CENTRE_IN_TILES``), and for fewer than 16 padded
+    features, the tiles subtract the centre as they read x; otherwise x - mu
+    is stored in ``diff`` first (``_centre_rows``), the same values bit for
+    bit. Storing it costs a pass over d rows, which d^2 / 2 tile operations
+    repay only from d = 16 on (AVX2, E-step alone, 1 thread, in-tile
+    against stored: K = 64, d = 8 float64 256 against 330 ms per 1e6
+    points, float32 143 against 165; K = 16, d = 16 float64 even, float32
+    160 against 136; K = 32, d = 64 float64 6170 against 5420, float32
+    4020 against 3200).
 
     x_t : (padded, block), rows past n_features zero; diff : (padded, block)
     and y : (padded + 1, block) scratch in the compute dtype, y's last row
     the sums of squares; log_rho : (n_components, block).
     """
     for k in range(shift.shape[0]):
-        if CENTRE_IN_TILES:
+        if CENTRE_IN_TILES or prec.shape[1] < 16:
             _quadratic_form(x_t, aux[k], prec[k], const[k], n_block, y, log_rho[k])
         else:
             _centre_rows(x_t, n_block, aux[k], diff)
