@@ -1,10 +1,11 @@
-"""The kernels' vectorisable exps against numpy: at most 1 ulp from the
-correctly rounded result (float64: numpy's exp; float32: float64's exp rounded)."""
+"""The kernels' vectorisable exps and log against numpy: at most 1 ulp from
+the correctly rounded result (float64: numpy's exp and log; float32: float64's
+exp rounded)."""
 
 import numpy as np
 from numba import njit
 
-from fastgmm.kernels._common import _exp_in_dtype
+from fastgmm.kernels._common import _exp_in_dtype, _log
 
 
 @njit
@@ -70,3 +71,29 @@ def test_exp32_within_one_ulp_of_the_correctly_rounded_result():
 def test_exp32_special_values():
     x = np.array([-np.inf, -1e30, -104.0, -103.98, 88.73, 89.0, 1e30, np.inf], dtype=np.float32)
     np.testing.assert_array_equal(_exp_array(x), correctly_rounded_exp32(x))
+
+
+@njit
+def _log_array(x):
+    out = np.empty_like(x)
+    for i in range(x.shape[0]):
+        out[i] = _log(x[i])
+    return out
+
+
+def test_log_within_one_ulp_over_normal_numbers():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([
+        np.exp(rng.uniform(-708.0, 709.0, size=400_000)),
+        rng.uniform(1.0, 64.0, size=400_000),  # sums of exps, the largest 1
+        1.0 + rng.uniform(0.0, 1e-6, size=10_000),
+        1.0 - rng.uniform(0.0, 1e-6, size=10_000),
+        np.array([1.0, 2.0, 0.5, np.sqrt(2.0), np.sqrt(0.5), np.finfo(np.float64).tiny,
+                  np.finfo(np.float64).max]),
+    ])
+    assert np.max(ulp_distance(_log_array(x), np.log(x))) <= 1
+
+
+def test_log_special_values():
+    got = _log_array(np.array([0.0, 1.0]))
+    np.testing.assert_array_equal(got, [-np.inf, 0.0])

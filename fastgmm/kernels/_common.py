@@ -141,6 +141,18 @@ def _maximum(typingctx, a, b):
 
 
 @intrinsic
+def _bits_of_float(typingctx, value):
+    """The bits of a float64 as an int64."""
+    if value != types.float64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], ir.IntType(64))
+
+    return types.int64(value), codegen
+
+
+@intrinsic
 def _claim(typingctx, counter):
     """Atomically add 1 to ``counter[0]`` and return its previous value.
 
@@ -261,6 +273,51 @@ def _exp32(x):
     s = s - k * _LN2_LO_32
     p = (s * s * _horner(s, _CEPHES_32) + s) + np.float32(1.0)
     return _times_power_of_two(p, n, 127, 23)
+
+
+# fdlibm's e_log.c: minimax coefficients of (log(1+f) - 2s) / s in s^2,
+# s = f / (2 + f).
+_LG = (6.666666666666735130e-01, 3.999999999940941908e-01, 2.857142874366239149e-01,
+       2.222219843214978396e-01, 1.818357216161805012e-01, 1.531383769920937332e-01,
+       1.479819860511658591e-01)
+
+
+@njit(**EXACT_JIT_OPTIONS)
+def _log(x):
+    """log(x) in float64 within 1 ulp of numpy, for x = 0 (-inf) or a normal
+    positive finite x, in a form LLVM vectorises.
+
+    fdlibm's algorithm (e_log.c), with its branches turned into selects:
+    x = 2^k m, sqrt(2)/2 <= m < sqrt(2), f = m - 1, log(1 + f) from
+    s = f / (2 + f) and a degree-7 polynomial in s^2. The exponent is an
+    int32, so that AVX2 converts it four lanes at a time. The E-step takes
+    log p(x) with it: math.log ran one point at a time, 10-13 ms per 1e6
+    points (AVX2, 1 thread).
+    """
+    bits = _bits_of_float(x)
+    high = np.int32(bits >> 32)
+    low = bits & 0xFFFFFFFF
+    k = (high >> 20) - 1023
+    high = high & 0x000FFFFF
+    # Exponent 0 or -1 for the mantissa, whichever puts m in [0.707, 1.414).
+    i = (high + 0x95F64) & 0x100000
+    m = _float_with_bits(x, (np.int64(high | (i ^ 0x3FF00000)) << 32) | low)
+    k = k + (i >> 20)
+    f = m - 1.0
+    s = f / (2.0 + f)
+    dk = np.float64(k)
+    z = s * s
+    w = z * z
+    t1 = w * (_LG[1] + w * (_LG[3] + w * _LG[5]))
+    t2 = z * (_LG[0] + w * (_LG[2] + w * (_LG[4] + w * _LG[6])))
+    r = t2 + t1
+    half_f2 = 0.5 * f * f
+    far = ((high - 0x6147A) | (0x6B851 - high)) > 0
+    if far:
+        result = dk * _LN2_HI - ((half_f2 - (s * (half_f2 + r) + dk * _LN2_LO)) - f)
+    else:
+        result = dk * _LN2_HI - ((s * (f - r) - dk * _LN2_LO) - f)
+    return result if x > 0.0 else -np.inf
 
 
 def _exp_in_dtype(x):
@@ -471,7 +528,7 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
     for b in range(n_block):
         sum_of_exps = np.float64(norm[b])
         scale = w_block[b] / sum_of_exps if sum_of_exps > 0.0 else 0.0
-        log_norm[b] = np.float64(peak[b]) + math.log(sum_of_exps)
+        log_norm[b] = np.float64(peak[b]) + _log(sum_of_exps)
         if w_block[b] != 0.0:
             total += w_block[b] * log_norm[b]
         norm[b] = scale
