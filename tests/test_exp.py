@@ -9,12 +9,27 @@ from fastgmm.kernels._common import _exp_in_dtype, _log
 
 
 @njit
-def _exp_array(x):
-    """The kernels' exp of each entry, in x's dtype (``_exp_in_dtype``)."""
+def _apply(function, x):
+    """A kernel function of each entry of x."""
     out = np.empty_like(x)
     for i in range(x.shape[0]):
-        out[i] = _exp_in_dtype(x[i])
+        out[i] = function(x[i])
     return out
+
+
+@njit
+def _exp_of(x):
+    return _exp_in_dtype(x)
+
+
+def _exp_array(x):
+    """The kernels' exp of each entry, in x's dtype (``_exp_in_dtype``)."""
+    return _apply(_exp_of, x)
+
+
+def _log_array(x):
+    """The kernels' log of each float64 entry."""
+    return _apply(_log, x)
 
 
 def ulp_distance(a, b):
@@ -71,14 +86,6 @@ def test_exp32_within_one_ulp_of_the_correctly_rounded_result():
 def test_exp32_special_values():
     x = np.array([-np.inf, -1e30, -104.0, -103.98, 88.73, 89.0, 1e30, np.inf], dtype=np.float32)
     np.testing.assert_array_equal(_exp_array(x), correctly_rounded_exp32(x))
-
-
-@njit
-def _log_array(x):
-    out = np.empty_like(x)
-    for i in range(x.shape[0]):
-        out[i] = _log(x[i])
-    return out
 
 
 def test_log_within_one_ulp_over_normal_numbers():
