@@ -118,26 +118,42 @@ def _float_with_bits(typingctx, like, bits):
     return signature, codegen
 
 
-@intrinsic
-def _maximum(typingctx, a, b):
-    """The larger of two floats of one type (LLVM's maxnum: a NaN loses).
+def _float_intrinsic(name):
+    """Typing and codegen of LLVM's two-argument float intrinsic ``name``."""
+    def typer(typingctx, a, b):
+        if a not in (types.float64, types.float32) or b != a:
+            return None
 
-    ``peak[b] = max(peak[b], row[b])`` lets LLVM drop the store where the
-    value is unchanged, and without AVX-512 the loop then vectorises to
-    masked stores, which are slow: 0.7-1.0 against 0.27 ns per entry for
-    this (AVX2, 1 thread).
-    """
-    if a not in (types.float64, types.float32) or b != a:
+        def codegen(context, builder, sig, args):
+            value_type = args[0].type
+            function = builder.module.declare_intrinsic(
+                name, [value_type], ir.FunctionType(value_type, [value_type, value_type]))
+            return builder.call(function, args)
+
+        return a(a, b), codegen
+    return typer
+
+
+# The larger and the smaller of two floats of one type (LLVM's maxnum and
+# minnum: a NaN loses). ``peak[b] = max(peak[b], row[b])`` lets LLVM drop
+# the store where the value is unchanged, and without AVX-512 the loop then
+# vectorises to masked stores, which are slow: 0.7-1.0 against 0.27 ns per
+# entry with maxnum (AVX2, 1 thread).
+_maximum = intrinsic(_float_intrinsic("llvm.maxnum"))
+_minimum = intrinsic(_float_intrinsic("llvm.minnum"))
+
+
+@intrinsic
+def _choose(typingctx, condition, a, b):
+    """``a if condition else b`` as one select: an argmax that stores its
+    label unconditionally, so that it needs no masked store."""
+    if not isinstance(condition, types.Boolean) or a != b:
         return None
-    signature = a(a, b)
 
     def codegen(context, builder, sig, args):
-        value_type = args[0].type
-        maxnum = builder.module.declare_intrinsic(
-            "llvm.maxnum", [value_type], ir.FunctionType(value_type, [value_type, value_type]))
-        return builder.call(maxnum, args)
+        return builder.select(args[0], args[1], args[2])
 
-    return signature, codegen
+    return a(condition, a, b), codegen
 
 
 @intrinsic

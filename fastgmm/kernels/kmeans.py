@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
-from ._common import _call_walker, _claim_lane, _load_block, walker_address
+from ._common import _call_walker, _choose, _claim_lane, _load_block, _minimum, walker_address
 
 
 @njit(**JIT_OPTIONS)
@@ -118,9 +118,9 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
     for k in range(n_centres):
         _distances_to(x_t, n_block, centres[k], centre_norms[k], x_norm, seeding, scratch)
         for b in range(n_block):
-            if scratch[b] < best[b]:
-                best[b] = scratch[b]
-                label[b] = k
+            # Unconditional stores (``_engine._argmax_rows`` says why).
+            label[b] = _choose(scratch[b] < best[b], np.int64(k), label[b])
+            best[b] = _minimum(best[b], scratch[b])
 
 
 @njit(**JIT_OPTIONS)
