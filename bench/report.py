@@ -22,7 +22,7 @@ from dataclasses import asdict, replace
 import numpy as np
 
 from . import measure
-from .workloads import WORKLOADS, Workload, make_data
+from .workloads import WORKLOADS, make_data
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 

@@ -2,10 +2,13 @@
 
 import numpy as np
 import pytest
+from numba import njit
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from fastgmm import kernels, reference
+from fastgmm.kernels._common import BLOCK_STRIDE, _centre_rows
+from fastgmm.kernels.full import _quadratic_form
 from fastgmm.mstep import _estimate_gaussian_parameters
 from fastgmm.stats import SuffStats
 
@@ -213,6 +216,42 @@ def test_float32_work_centres_data_far_from_zero(covariance_type):
     error = np.abs(log_norm - exact).max()
     assert error < 0.05 * np.abs(naive - exact).max()
     np.testing.assert_allclose(log_norm, exact, rtol=2e-6)
+
+
+@njit(cache=True)
+def _both_quadratic_forms(x_t, centre, u, const, n_block, diff, y, in_tiles, stored):
+    """The full E-step's log rho for one component with x - mu formed in the
+    tiles (into ``in_tiles``) and stored first (into ``stored``)."""
+    _quadratic_form(x_t, centre, u, const, n_block, y, in_tiles)
+    _centre_rows(x_t, n_block, centre, diff)
+    _quadratic_form(diff, None, u, const, n_block, y, stored)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features", [5, 16])
+def test_full_quadratic_form_same_bits_with_centres_stored_or_in_tiles(dtype, n_features):
+    """The full E-step subtracts the centre in its tiles with AVX-512 and
+    stores x - mu first without (``CENTRE_IN_TILES``): both give log rho bit
+    for bit, against the float64 reference to float rounding. Both forms are
+    compiled here, whatever this machine's vector width."""
+    rng = np.random.default_rng(3)
+    weights, means, covariances, chol = random_parameters(rng, "full", 1, n_features)
+    means = means + 40.0  # so that the float32 tail of each mean is not zero
+    n_block = 200  # a short block: the tiles also run over stale columns
+    X = means[0] + rng.standard_normal((n_block, n_features))
+    prec, aux, const, _ = kernels._prepare("full", weights, means, chol, dtype)
+    padded = prec.shape[1]
+    x_t = np.zeros((padded, BLOCK_STRIDE), dtype=dtype)
+    x_t[:n_features, :n_block] = X.T.astype(dtype)
+    diff = np.zeros((padded, BLOCK_STRIDE), dtype=dtype)
+    y = np.zeros((padded + 1, BLOCK_STRIDE), dtype=dtype)
+    in_tiles = np.zeros(BLOCK_STRIDE, dtype=dtype)
+    stored = np.zeros(BLOCK_STRIDE, dtype=dtype)
+    _both_quadratic_forms(x_t, aux[0], prec[0], const[0], n_block, diff, y, in_tiles, stored)
+    np.testing.assert_array_equal(in_tiles[:n_block], stored[:n_block])
+    X_used = x_t[:n_features, :n_block].T.astype(np.float64)
+    expected = reference.e_step(X_used, weights, means, chol, "full")[0]  # K = 1: log rho = log p
+    np.testing.assert_allclose(stored[:n_block], expected, rtol=2e-5 if dtype == np.float32 else 1e-12)
 
 
 UNIT_COVARIANCES = {

@@ -5,7 +5,6 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
 
 _SCRIPT = textwrap.dedent(
     """

@@ -7,13 +7,12 @@ same type with the same text; the oracle is scikit-learn itself.
 import copy
 import math
 import re
-import warnings
 
 import numba
 import numpy as np
 import pytest
 import scipy.sparse
-from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.exceptions import NotFittedError
 from sklearn.mixture import GaussianMixture as SkGaussianMixture
 
 from fastgmm import GaussianMixture, kernels
