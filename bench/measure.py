@@ -168,6 +168,12 @@ def exp_rate(n=1 << 24, rounds=3):
     return n / float(np.median(times))
 
 
+def _host_cpu_name():
+    import llvmlite.binding as llvm
+
+    return llvm.get_host_cpu_name()
+
+
 def machine_info():
     """CPU, threads, BLAS build and versions, for every table of results."""
     from threadpoolctl import threadpool_info
@@ -183,8 +189,13 @@ def machine_info():
         f"{info.get('num_threads')} threads)"
         for info in threadpool_info() if info.get("user_api") == "blas"
     ]
+    from fastgmm.kernels._common import _has_wide_vectors
+
     return {
         "cpu": cpu,
+        # What numba compiles for: the kernels' loops differ with AVX-512.
+        "cpu_target": numba.core.config.CPU_NAME or _host_cpu_name(),
+        "avx512": _has_wide_vectors(),
         "cores": os.cpu_count(),
         "numba_threads": numba.get_num_threads(),
         "blas": "; ".join(blas),

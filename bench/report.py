@@ -329,7 +329,9 @@ def render(results, out_dir):
     lines = [
         "# fastgmm benchmarks",
         "",
-        f"Produced by `{results['command']}` ({results['mode']} grid). Machine: {m['cpu']}, "
+        f"Produced by `{results['command']}` ({results['mode']} grid). Machine: {m['cpu']}"
+        + (f" (numba target {m['cpu_target']}, {'AVX-512' if m['avx512'] else 'no AVX-512'})"
+           if "cpu_target" in m else "") + ", "
         f"{m['cores']} cores, {m['numba_threads']} numba threads; BLAS {m['blas']}; Python "
         f"{m['python']}, numpy {m['numpy']}, numba {m['numba']}, scikit-learn {m['scikit-learn']}, "
         f"fastgmm {m['fastgmm']}. OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE "
