@@ -134,11 +134,14 @@ def _quadratic_form(x_t, centre, u, const, n_block, y, quad):
                 v3 = e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
                 total = v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3
             else:
+                # Split sums: chains two multiply-adds shorter, so that more
+                # iterations overlap (AVX2, E-step alone, 1 thread: d = 16
+                # and d = 64 about 10% faster, d = 8 even).
                 v0 = y0[b] + e0 * u00
                 v1 = y1[b] + e0 * u01 + e1 * u11
-                v2 = y2[b] + e0 * u02 + e1 * u12 + e2 * u22
-                v3 = y3[b] + e0 * u03 + e1 * u13 + e2 * u23 + e3 * u33
-                total = squares[b] + (v0 * v0 + v1 * v1 + v2 * v2 + v3 * v3)
+                v2 = (y2[b] + e0 * u02) + (e1 * u12 + e2 * u22)
+                v3 = (y3[b] + e0 * u03 + e1 * u13) + (e2 * u23 + e3 * u33)
+                total = squares[b] + ((v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3))
             # Every group writes both the running sum and log rho, which the
             # last group's write leaves final. A test on j here became two
             # masked stores without AVX-512, which are slow; one output
