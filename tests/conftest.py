@@ -1,6 +1,10 @@
 """Shared fixtures. The kernels are compiled (or loaded from numba's cache)
 once, at the start of the session, so that no test pays compile time."""
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -71,6 +75,48 @@ def full_covariances(covariance_type, covariances, n_components, n_features):
     if covariance_type == "diag":
         return np.stack([np.diag(c) for c in covariances])
     return np.stack([c * np.eye(n_features) for c in covariances])
+
+
+_BOUNDSCHECK_TEST = "test_every_kernel_passes_bounds_checking"
+_BOUNDSCHECK_RUN = pytest.StashKey()
+
+
+def pytest_collection_modifyitems(config, items):
+    """Run the bounds-checking test last, and start its processes now.
+
+    They compile every kernel under bounds checking, about two minutes of
+    one core each, and most of that overlaps the rest of the session.
+    """
+    checked = [item for item in items if item.name == _BOUNDSCHECK_TEST]
+    if not checked or config.option.collectonly:
+        return
+    items[:] = [item for item in items if item.name != _BOUNDSCHECK_TEST] + checked
+    from .test_boundscheck import launch
+
+    directory = Path(tempfile.mkdtemp(prefix="fastgmm-boundscheck-"))
+    config.stash[_BOUNDSCHECK_RUN] = (directory, launch(directory))
+
+
+def pytest_sessionfinish(session):
+    run = session.config.stash.get(_BOUNDSCHECK_RUN, None)
+    if run is not None:
+        from .test_boundscheck import stop
+
+        directory, processes = run
+        stop(processes)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+@pytest.fixture
+def boundscheck_run(request, tmp_path):
+    """(directory, processes) of the bounds-checked runs started at
+    collection, or started now."""
+    run = request.config.stash.get(_BOUNDSCHECK_RUN, None)
+    if run is None:
+        from .test_boundscheck import launch
+
+        run = (tmp_path, launch(tmp_path))
+    return run
 
 
 @pytest.fixture(scope="session", autouse=True)

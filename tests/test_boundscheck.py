@@ -5,7 +5,9 @@ one that raises IndexError. It has to be set before numba compiles anything,
 so the kernels run in subprocesses, each with NUMBA_CACHE_DIR pointing to a
 new, empty directory: the bounds-checked machine code is neither loaded from
 nor written into the normal cache. One process per dtype (float64, float32),
-side by side, since compiling is most of the time.
+side by side, since compiling is most of the time. conftest.py starts them
+when the session is collected and runs this test last, so that they compile
+while the other tests run.
 
 The script calls estep_statistics, resp_statistics, worst_points and estimate
 (all outputs together and each alone) for every covariance type, with and
@@ -18,6 +20,7 @@ predict_proba, score_samples and score.
 
 import json
 import os
+import pathlib
 import subprocess
 import sys
 import textwrap
@@ -159,30 +162,54 @@ SCRIPT = textwrap.dedent(
 ).replace("MARKER", MARKER)
 
 
-def test_every_kernel_passes_bounds_checking(tmp_path):
-    script = tmp_path / "boundscheck_kernels.py"
+DTYPES = ("float64", "float32")
+
+
+def launch(directory):
+    """Start the bounds-checked script in ``directory``, one process per dtype.
+
+    conftest.py calls this at collection time, so that the two processes
+    (about two minutes of compiling, one core each) run alongside the rest
+    of the session; the test itself waits for them.
+
+    Returns
+    -------
+    processes : dict of {dtype: subprocess.Popen}
+    """
+    directory = pathlib.Path(directory)
+    script = directory / "boundscheck_kernels.py"
     script.write_text(SCRIPT)
     processes = {}
-    for dtype in ("float64", "float32"):
-        cache_dir = tmp_path / f"numba-cache-{dtype}"
+    for dtype in DTYPES:
+        cache_dir = directory / f"numba-cache-{dtype}"
         cache_dir.mkdir()
         env = dict(os.environ, NUMBA_BOUNDSCHECK="1", NUMBA_CACHE_DIR=str(cache_dir))
-        out = open(tmp_path / f"{dtype}.out", "w")
-        err = open(tmp_path / f"{dtype}.err", "w")
-        with out, err:
+        with open(directory / f"{dtype}.out", "w") as out, \
+                open(directory / f"{dtype}.err", "w") as err:
             processes[dtype] = subprocess.Popen(
-                [sys.executable, str(script), dtype], cwd=tmp_path, env=env, stdout=out, stderr=err
+                [sys.executable, str(script), dtype], cwd=directory, env=env, stdout=out,
+                stderr=err,
             )
+    return processes
+
+
+def stop(processes):
+    """Kill whichever of ``processes`` still run (an interrupted session)."""
+    for process in processes.values():
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_every_kernel_passes_bounds_checking(boundscheck_run):
+    directory, processes = boundscheck_run
     try:
         for process in processes.values():
-            process.wait(timeout=600)
+            process.wait(timeout=900)
     finally:
-        for process in processes.values():
-            if process.poll() is None:
-                process.kill()
-                process.wait()
+        stop(processes)
     outputs = {
-        dtype: ((tmp_path / f"{dtype}.out").read_text(), (tmp_path / f"{dtype}.err").read_text())
+        dtype: ((directory / f"{dtype}.out").read_text(), (directory / f"{dtype}.err").read_text())
         for dtype in processes
     }
     for dtype, (stdout, stderr) in outputs.items():
