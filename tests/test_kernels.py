@@ -7,6 +7,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from fastgmm import kernels, reference
+from fastgmm.kernels import _common
 from fastgmm.kernels._common import BLOCK_STRIDE, _centre_rows
 from fastgmm.kernels.full import _quadratic_form
 from fastgmm.mstep import _estimate_gaussian_parameters
@@ -343,3 +344,22 @@ def test_zero_weight_component_gives_zero_responsibility():
     assert np.all(resp[:, 1] == 0.0)
     assert np.all(np.isfinite(log_norm))
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("code", ["FULL", "FULL_PRECENTRED"])
+def test_full_driver_codes_give_the_same_statistics(monkeypatch, code):
+    """A fit runs one of the full E-step's two driver codes (``full.full_code``,
+    by the machine and d); forced to either, a pass gives the statistics of
+    the other bit for bit, and the reference's to rounding."""
+    rng = np.random.default_rng(5)
+    n_features = 16
+    weights, means, _, chol = random_parameters(rng, "full", 3, n_features)
+    X = means[rng.integers(3, size=700)] + rng.standard_normal((700, n_features))
+    expected = kernels.estep_statistics(X, None, "full", weights, means, chol)
+    monkeypatch.setattr(kernels, "full_code", lambda n_features: getattr(_common, code))
+    forced = kernels.estep_statistics(X, None, "full", weights, means, chol)
+    for got, want in zip(forced, expected):
+        np.testing.assert_array_equal(got, want)
+    log_norm, log_resp = reference.e_step(X, weights, means, chol, "full")
+    np.testing.assert_allclose(forced[0], np.exp(log_resp).sum(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(forced[4], log_norm.sum(), rtol=1e-12)

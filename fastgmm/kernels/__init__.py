@@ -49,6 +49,7 @@ from .._config import numba_threads  # noqa: E402
 from ._common import (  # noqa: E402
     DIAG,
     FULL,
+    FULL_PRECENTRED,
     SPHERICAL,
     TIED,
     BLOCK,
@@ -60,12 +61,12 @@ from ._common import (  # noqa: E402
 )
 from ._engine import _pass, _walk_lanes, covariance_marker  # noqa: E402
 from .diag import prepare_diag  # noqa: E402
-from .full import prepare_full  # noqa: E402
+from .full import full_code, prepare_full  # noqa: E402
 from .spherical import prepare_spherical  # noqa: E402
 from .tied import prepare_tied  # noqa: E402
 
 COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
-_MARKERS = {name: covariance_marker(code) for name, code in COVARIANCE_CODES.items()}
+_MARKERS = {code: covariance_marker(code) for code in (FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED)}
 _PREPARE = {
     "full": prepare_full,
     "tied": prepare_tied,
@@ -87,6 +88,14 @@ def second_moment_shape(covariance_type, n_components, n_features):
         "diag": (n_components, 1, n_features),
         "spherical": (n_components, 1, 1),
     }[covariance_type]
+
+
+def _driver_code(covariance_type, n_features):
+    # Of X's features, not of prec's, so that every pass over the same data
+    # (the initial M-step's has no prec) shares one compiled walker.
+    if covariance_type == "full":
+        return full_code(n_features)
+    return COVARIANCE_CODES[covariance_type]
 
 
 def _writable(array, dtype=np.float64):
@@ -252,7 +261,8 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
         lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
                                       block, int(n_worst), n_pending)
         args = (
-            _MARKERS[covariance_type], X, _weights_or_empty(sample_weight),
+            _MARKERS[_driver_code(covariance_type, X.shape[1])], X,
+            _weights_or_empty(sample_weight),
             prec, aux, const, shift,
             no_rows if given_resp is None else given_resp, lanes, scratch,
             no_out if out_resp is None else out_resp,

@@ -24,7 +24,9 @@ from .._config import (
 LOG_2PI = math.log(2.0 * math.pi)
 
 # Covariance-type codes understood by the parallel drivers in ``_engine``.
-FULL, TIED, DIAG, SPHERICAL = 0, 1, 2, 3
+# FULL_PRECENTRED is 'full' with x - mu stored before the E-step's tiles
+# read it (``full.full_code``).
+FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED = 0, 1, 2, 3, 4
 
 
 # Points per block of the EM passes. Measured A/B: 256 float64 points beat
@@ -56,7 +58,7 @@ def _has_wide_vectors():
     With AVX2's 16 registers they spill, and each tile iteration reloads
     them: ``CENTRE_IN_TILES`` is then off, and from d = 16 on the tiles read
     rows centred beforehand (``_centre_rows``), bit for bit the same values
-    (``full._log_rho_full_block``).
+    (``full.full_code``).
     """
     features = numba.core.config.CPU_FEATURES
     if features is None:

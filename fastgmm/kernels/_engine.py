@@ -19,6 +19,7 @@ from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
+    FULL_PRECENTRED,
     SPHERICAL,
     TIED,
     _call_walker,
@@ -29,7 +30,12 @@ from ._common import (
     _normalise_block,
 )
 from .diag import _accumulate_diag_block, _log_rho_diag_block
-from .full import _accumulate_full_block, _flush_full_lane, _log_rho_full_block
+from .full import (
+    _accumulate_full_block,
+    _flush_full_lane,
+    _log_rho_full_block,
+    _log_rho_precentred_block,
+)
 from .spherical import _accumulate_spherical_block, _log_rho_spherical_block
 from .tied import _accumulate_tied_block, _log_rho_tied_block
 
@@ -73,12 +79,14 @@ def _nothing_pending(cov, s1, s2, rd, pending):
 # implementations (one numba function level fewer than a wrapper around them).
 _LOG_RHO_BLOCKS = {
     FULL: _log_rho_full_block,
+    FULL_PRECENTRED: _log_rho_precentred_block,
     TIED: _log_rho_tied_block,
     DIAG: _log_rho_diag_block,
     SPHERICAL: _log_rho_spherical_block,
 }
 _ACCUMULATE_BLOCKS = {
     FULL: _accumulate_full_block,
+    FULL_PRECENTRED: _accumulate_full_block,
     TIED: _accumulate_tied_block,
     DIAG: _accumulate_diag_block,
     SPHERICAL: _accumulate_spherical_block,
@@ -92,6 +100,7 @@ def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho,
 
 _FINISH_LANES = {
     FULL: _flush_full_lane,
+    FULL_PRECENTRED: _flush_full_lane,
     TIED: _nothing_pending,
     DIAG: _nothing_pending,
     SPHERICAL: _nothing_pending,

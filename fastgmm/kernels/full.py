@@ -21,6 +21,8 @@ from numba import njit
 from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
     CENTRE_IN_TILES,
+    FULL,
+    FULL_PRECENTRED,
     LOG_2PI,
     _add_upper_tiles,
     _block_total_and_support,
@@ -67,30 +69,50 @@ def prepare_full(weights, means, precisions_cholesky):
     return prec, centres, const, shift
 
 
-def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
-    """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
-    in 4 x 4 tiles of U (``_quadratic_form``).
+def full_code(n_features):
+    """The driver code of the full E-step for ``n_features`` features.
 
     With AVX-512 (``CENTRE_IN_TILES``), and for fewer than 16 padded
-    features, the tiles subtract the centre as they read x; otherwise x - mu
-    is stored in ``diff`` first (``_centre_rows``), the same values bit for
-    bit. Storing it costs a pass over d rows, which d^2 / 2 tile operations
-    repay only from d = 16 on (AVX2, E-step alone, 1 thread, in-tile
+    features, the tiles subtract the centre as they read x (``FULL``);
+    otherwise x - mu is stored first (``FULL_PRECENTRED``), the same values
+    bit for bit. Storing it costs a pass over d rows, which d^2 / 2 tile
+    operations repay only from d = 16 on (AVX2, E-step alone, 1 thread, in-tile
     against stored: K = 64, d = 8 float64 256 against 330 ms per 1e6
     points, float32 143 against 165; K = 16, d = 16 float64 even, float32
     160 against 136; K = 32, d = 64 float64 6170 against 5420, float32
     4020 against 3200).
 
-    x_t : (padded, block), rows past n_features zero; diff : (padded, block)
-    and y : (padded + 1, block) scratch in the compute dtype, y's last row
-    the sums of squares; log_rho : (n_components, block).
+    A code rather than a test in the kernel, so that a fit compiles only the
+    variant it runs: each is about 2 s of a cold first fit.
+
+    Returns
+    -------
+    code : int
+    """
+    if CENTRE_IN_TILES or padded_features(n_features) < 16:
+        return FULL
+    return FULL_PRECENTRED
+
+
+def _log_rho_full_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
+    """log rho_bk = const_k - 1/2 ||(x_b - mu_k)^T U_k||^2 for one block, eq. (2)-(3),
+    in 4 x 4 tiles of U (``_quadratic_form``) that subtract the centres as
+    they read x (``full_code``).
+
+    x_t : (padded, block), rows past n_features zero; y : (padded + 1,
+    block) scratch in the compute dtype, its last row the sums of squares;
+    log_rho : (n_components, block).
     """
     for k in range(shift.shape[0]):
-        if CENTRE_IN_TILES or prec.shape[1] < 16:
-            _quadratic_form(x_t, aux[k], prec[k], const[k], n_block, y, log_rho[k])
-        else:
-            _centre_rows(x_t, n_block, aux[k], diff)
-            _quadratic_form(diff, None, prec[k], const[k], n_block, y, log_rho[k])
+        _quadratic_form(x_t, aux[k], prec[k], const[k], n_block, y, log_rho[k])
+
+
+def _log_rho_precentred_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
+    """``_log_rho_full_block`` with x - mu_k stored in ``diff`` (padded,
+    block; compute dtype) before the tiles read it (``full_code``)."""
+    for k in range(shift.shape[0]):
+        _centre_rows(x_t, n_block, aux[k], diff)
+        _quadratic_form(diff, None, prec[k], const[k], n_block, y, log_rho[k])
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
