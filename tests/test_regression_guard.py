@@ -165,11 +165,12 @@ def test_parallel_loops_only_call_their_walkers():
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_walkers_are_compiled_for_the_tuples_their_drivers_pack(dtype):
+def test_walkers_are_compiled_for_the_tuples_their_drivers_receive(dtype):
     # A driver calls its walker through an address that walker_address
-    # compiled for numba.typeof(args); the driver packs the tuple again from
-    # its own arguments. Any difference in their types would be undefined
-    # behaviour, so every driver specialisation must have its walker's.
+    # compiled for numba.typeof(args), and hands it the tuple numba typed
+    # as the driver's own argument. Any difference in their types would be
+    # undefined behaviour, so every driver specialisation must have its
+    # walker's.
     from numba import types
 
     from fastgmm.kernels import _engine, kmeans
@@ -179,10 +180,10 @@ def test_walkers_are_compiled_for_the_tuples_their_drivers_pack(dtype):
     for cov in COVARIANCE_TYPES:
         gmm = GaussianMixture(2, covariance_type=cov, random_state=0).fit(X, sample_weight=weights)
         gmm.predict_proba(X), gmm.score_samples(X), gmm.predict(X)
-    # Both drivers take (walk, *args, n_workers).
+    # Both drivers take (walk, args, n_workers).
     for driver, walker in ((_engine._pass, _engine._walk_lanes),
                            (kmeans._kmeans_pass, kmeans._walk_kmeans_lanes)):
         assert driver.overloads
         for signature in driver.overloads:
-            walker_signature = (types.BaseTuple.from_types(signature[1:-1]), types.int64)
+            walker_signature = (signature[1], types.int64)
             assert walker_signature in walker.overloads, (driver, signature)

@@ -271,7 +271,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
             # predict_proba returns every responsibility, however small.
             -np.inf if out_resp is not None else negligible_log_ratio(prec.dtype),
         )
-        _pass(walker_address(_walk_lanes, args), *args, n_workers)
+        _pass(walker_address(_walk_lanes, args), args, n_workers)
     return lanes[:7]
 
 

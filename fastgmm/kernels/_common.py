@@ -12,7 +12,7 @@ from llvmlite import ir
 from numba import njit, types
 from numba._dispatcher import compute_fingerprint
 from numba.core import cgutils
-from numba.extending import intrinsic, overload
+from numba.extending import intrinsic, models, overload, register_model
 
 from .._config import (
     ELEMENTWISE_JIT_OPTIONS,
@@ -387,8 +387,8 @@ def walker_address(walker, args):
     walker : numba dispatcher
         Takes ``(args, worker)``.
     args : tuple
-        The walker's arguments but the worker, exactly as the driver packs
-        them in its loop, so that numba gives both the same type.
+        The walker's arguments but the worker, as the driver receives them,
+        so that numba gives both the same type.
 
     Returns
     -------
@@ -407,22 +407,65 @@ def walker_address(walker, args):
     return address
 
 
+class ArgumentsAddress(types.Type):
+    """A pointer to a walker's argument tuple in a parallel driver's frame
+    (``_arguments_address``), typed by the tuple's numba type.
+
+    numba's parallel loop takes only arrays and scalars, so a driver passes
+    its loop this one pointer instead of the tuple's two dozen arrays: each
+    array is several arguments of the loop's generated function, and the
+    loop, one compile per covariance type and dtype, compiled about twice
+    as long with them.
+    """
+
+    def __init__(self, arguments):
+        self.arguments = arguments
+        super().__init__(name=f"ArgumentsAddress({arguments})")
+
+
+@register_model(ArgumentsAddress)
+class _ArgumentsAddressModel(models.PrimitiveModel):
+    def __init__(self, dmm, fe_type):
+        super().__init__(dmm, fe_type, ir.IntType(8).as_pointer())
+
+
 @intrinsic
-def _call_walker(typingctx, address, args, worker):
-    """Call the walker at ``address`` (``walker_address``) with ``(args,
-    worker)`` in numba's calling convention, so that an exception it
-    raises propagates as from a direct call."""
-    if not (isinstance(address, types.Integer) and isinstance(args, types.BaseTuple)
-            and worker == types.int64):
+def _arguments_address(typingctx, args):
+    """Store ``args`` in the calling function's frame and return its address.
+
+    The tuple is a copy of the caller's values, so it is valid for as long
+    as the caller runs, and it holds no references of its own: a parallel
+    loop in the caller reads it through ``_call_walker``.
+    """
+    if not isinstance(args, types.BaseTuple):
         return None
-    signature = types.none(address, args, worker)
 
     def codegen(context, builder, sig, llargs):
-        walker_args = (args, types.int64)
+        slot = cgutils.alloca_once_value(builder, llargs[0])
+        return builder.bitcast(slot, ir.IntType(8).as_pointer())
+
+    return ArgumentsAddress(args)(args), codegen
+
+
+@intrinsic
+def _call_walker(typingctx, address, arguments, worker):
+    """Call the walker at ``address`` (``walker_address``) with the tuple at
+    ``arguments`` (``_arguments_address``) and ``worker``, in numba's calling
+    convention, so that an exception it raises propagates as from a direct
+    call."""
+    if not (isinstance(address, types.Integer) and isinstance(arguments, ArgumentsAddress)
+            and worker == types.int64):
+        return None
+    signature = types.none(address, arguments, worker)
+
+    def codegen(context, builder, sig, llargs):
+        walker_args = (arguments.arguments, types.int64)
         function_type = context.call_conv.get_function_type(types.none, walker_args)
         walk = builder.inttoptr(llargs[0], function_type.as_pointer())
+        tuple_type = context.get_value_type(arguments.arguments)
+        args = builder.load(builder.bitcast(llargs[1], tuple_type.as_pointer()))
         status, _ = context.call_conv.call_function(builder, walk, types.none, walker_args,
-                                                    llargs[1:])
+                                                    (args, llargs[2]))
         with cgutils.if_unlikely(builder, status.is_error):
             context.call_conv.return_status_propagate(builder, status)
         return context.get_dummy_value()

@@ -22,6 +22,7 @@ from ._common import (
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
+    _arguments_address,
     _call_walker,
     _choose,
     _claim_lane,
@@ -119,24 +120,17 @@ def _finish_lane_for_type(cov, s1, s2, rd, pending):
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
-def _pass(walk, cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch,
-          out_resp, out_log_norm, out_labels, log_floor, n_workers):
+def _pass(walk, args, n_workers):
     """One parallel pass over X: ``n_workers`` threads run ``walk``
-    (``_walk_lanes``, which documents the arguments).
+    (``_walk_lanes``, which documents ``args``).
 
     ``walk`` is ``_common.walker_address(_walk_lanes, args)`` for the same
-    arguments. The tuples are unpacked here and packed again in the loop:
-    numba's parallel loop takes arrays and scalars, not tuples of arrays.
+    arguments. The loop reads them through one address
+    (``_arguments_address``).
     """
-    nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane = lanes
-    x_t, diff, y, log_rho, w_block, log_norm, norm, index, pending, pending_count = scratch
+    arguments = _arguments_address(args)
     for worker in prange(n_workers):
-        _call_walker(walk, (
-            cov, X, sample_weight, prec, aux, const, shift, given_resp,
-            (nk, s1, s2, log_likelihood, weight, worst_log_norm, worst_index, next_lane),
-            (x_t, diff, y, log_rho, w_block, log_norm, norm, index, pending, pending_count),
-            out_resp, out_log_norm, out_labels, log_floor,
-        ), np.int64(worker))  # prange's index is unsigned
+        _call_walker(walk, arguments, np.int64(worker))  # prange's index is unsigned
 
 
 @njit(**JIT_OPTIONS)

@@ -13,7 +13,15 @@ import numpy as np
 from numba import njit, prange
 
 from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
-from ._common import _call_walker, _choose, _claim_lane, _load_block, _minimum, walker_address
+from ._common import (
+    _arguments_address,
+    _call_walker,
+    _choose,
+    _claim_lane,
+    _load_block,
+    _minimum,
+    walker_address,
+)
 
 
 @njit(**JIT_OPTIONS)
@@ -228,24 +236,19 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
     norms = (np.zeros(centres.shape[0]), np.zeros(candidates.shape[0]))
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
             out_labels, lanes, buffers) + norms
-    _kmeans_pass(walker_address(_walk_kmeans_lanes, args), *args, n_workers)
+    _kmeans_pass(walker_address(_walk_kmeans_lanes, args), args, n_workers)
 
 
 @njit(**PARALLEL_JIT_OPTIONS)
-def _kmeans_pass(walk, X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                 out_labels, lanes, buffers, centre_norms, candidate_norms, n_workers):
-    # As _engine._pass: tuples unpacked here and packed again in the loop.
-    _row_norms(centres, n_centres, centre_norms)
-    _row_norms(candidates, candidates.shape[0], candidate_norms)
-    sums, weight, count, potential, next_lane = lanes
-    x_t, w_block, x_norm, best, label, scratch = buffers
+def _kmeans_pass(walk, args, n_workers):
+    # As _engine._pass; first the squared norms of the centres and the
+    # candidates, which the walkers read.
+    centres, n_centres, candidates = args[3], args[4], args[7]
+    _row_norms(centres, n_centres, args[11])
+    _row_norms(candidates, candidates.shape[0], args[12])
+    arguments = _arguments_address(args)
     for worker in prange(n_workers):
-        _call_walker(walk, (
-            X, sample_weight, mean, centres, n_centres, seeding, closest, candidates, out_labels,
-            (sums, weight, count, potential, next_lane),
-            (x_t, w_block, x_norm, best, label, scratch),
-            centre_norms, candidate_norms,
-        ), np.int64(worker))  # prange's index is unsigned
+        _call_walker(walk, arguments, np.int64(worker))  # prange's index is unsigned
 
 
 @njit(**ENTRY_JIT_OPTIONS)
