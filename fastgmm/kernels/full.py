@@ -164,13 +164,11 @@ def _quadratic_form(x_t, centre, u, const, n_block, y, quad):
                 v2 = (y2[b] + e0 * u02) + (e1 * u12 + e2 * u22)
                 v3 = (y3[b] + e0 * u03 + e1 * u13) + (e2 * u23 + e3 * u33)
                 total = squares[b] + ((v0 * v0 + v1 * v1) + (v2 * v2 + v3 * v3))
-            # Every group writes both the running sum and log rho, which the
-            # last group's write leaves final. A test on j here became two
-            # masked stores without AVX-512, which are slow; one output
-            # array chosen by j made LLVM guard the loop with an overlap
-            # test that sent every middle group down its scalar copy.
             squares[b] = total
-            quad[b] = c - half * total
+    # Its own loop: written in the groups' loop, log rho was a store, a
+    # multiply-add and two more registers per point in every group.
+    for b in range(_rounded_block(n_block)):
+        quad[b] = c - half * squares[b]
 
 
 @njit(**JIT_OPTIONS)
