@@ -81,11 +81,14 @@ _BOUNDSCHECK_TEST = "test_every_kernel_passes_bounds_checking"
 _BOUNDSCHECK_RUN = pytest.StashKey()
 
 
+@pytest.hookimpl(trylast=True)
 def pytest_collection_modifyitems(config, items):
     """Run the bounds-checking test last, and start its processes now.
 
     They compile every kernel under bounds checking, about two minutes of
     one core each, and most of that overlaps the rest of the session.
+    After -k and -m have deselected (trylast), so that a run without the
+    test starts nothing.
     """
     checked = [item for item in items if item.name == _BOUNDSCHECK_TEST]
     if not checked or config.option.collectonly:
