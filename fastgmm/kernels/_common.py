@@ -581,8 +581,12 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
         row = log_rho[k]
         for b in range(n_block):
             shifted = row[b] - peak[b]
-            # Clamped first, so the exp itself never goes subnormal.
-            e = _exp_in_dtype(max(shifted, exp_floor)) if shifted >= exp_floor else zero
+            # Clamped first, so the exp itself never goes subnormal. Under
+            # ``if shifted >= exp_floor`` LLVM would drop the clamp as
+            # redundant, then compute the exp for every entry when it
+            # vectorised the loop: subnormal arithmetic, which took W5 tied's
+            # normalisation from 53 to 92 ms per 1e6 points (1 thread).
+            e = _choose(shifted >= exp_floor, _exp_in_dtype(max(shifted, exp_floor)), zero)
             row[b] = e if shifted >= keep_floor else zero
             norm[b] += e
     total = 0.0
