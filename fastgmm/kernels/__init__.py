@@ -49,6 +49,7 @@ from .._config import numba_threads  # noqa: E402
 from ._common import (  # noqa: E402
     DIAG,
     FULL,
+    FULL_NARROW,
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
@@ -66,7 +67,7 @@ from .spherical import prepare_spherical  # noqa: E402
 from .tied import prepare_tied  # noqa: E402
 
 COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
-_MARKERS = {code: covariance_marker(code) for code in (FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED)}
+_MARKERS = {code: covariance_marker(code) for code in (FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED, FULL_NARROW)}
 _PREPARE = {
     "full": prepare_full,
     "tied": prepare_tied,

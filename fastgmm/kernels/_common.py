@@ -11,7 +11,7 @@ import numpy as np
 from llvmlite import ir
 from numba import njit, types
 from numba._dispatcher import compute_fingerprint
-from numba.core import cgutils
+from numba.core import cgutils, errors
 from numba.extending import intrinsic, models, overload, register_model
 
 from .._config import (
@@ -25,9 +25,16 @@ LOG_2PI = math.log(2.0 * math.pi)
 
 # Covariance-type codes understood by the parallel drivers in ``_engine``.
 # FULL_PRECENTRED is 'full' with x - mu stored before the E-step's tiles
-# read it (``full.full_code``).
-FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED = 0, 1, 2, 3, 4
+# read it, FULL_NARROW 'full' for at most 3 features (``full.full_code``).
+FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED, FULL_NARROW = 0, 1, 2, 3, 4, 5
 
+
+
+def _covariance_code(marker):
+    """The code of a covariance marker's numba type (``_engine.covariance_marker``)."""
+    if not isinstance(marker, types.Array):
+        raise errors.TypingError("expected a covariance marker (see covariance_marker)")
+    return marker.ndim - 1
 
 # Points per block of the EM passes. Measured A/B: 256 float64 points beat
 # 128 at every feature count tried once the E-step stopped storing its

@@ -11,14 +11,14 @@ second-moment accumulators of shape (K'', a'', c'').
 """
 
 import numpy as np
-from numba import njit, prange, types
-from numba.core import errors
+from numba import njit, prange
 from numba.extending import overload
 
 from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
+    FULL_NARROW,
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
@@ -26,6 +26,7 @@ from ._common import (
     _call_walker,
     _choose,
     _claim_lane,
+    _covariance_code,
     _load_block,
     _maximum,
     _normalise_block,
@@ -35,6 +36,7 @@ from .full import (
     _accumulate_full_block,
     _flush_full_lane,
     _log_rho_full_block,
+    _log_rho_narrow_block,
     _log_rho_precentred_block,
 )
 from .spherical import _accumulate_spherical_block, _log_rho_spherical_block
@@ -50,12 +52,6 @@ def covariance_marker(code):
     it would not for a literal integer.
     """
     return np.empty((0,) * (code + 1))
-
-
-def _covariance_code(marker):
-    if not isinstance(marker, types.Array):
-        raise errors.TypingError("expected a covariance marker (see covariance_marker)")
-    return marker.ndim - 1
 
 
 def _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
@@ -81,6 +77,7 @@ def _nothing_pending(cov, s1, s2, rd, pending):
 _LOG_RHO_BLOCKS = {
     FULL: _log_rho_full_block,
     FULL_PRECENTRED: _log_rho_precentred_block,
+    FULL_NARROW: _log_rho_narrow_block,
     TIED: _log_rho_tied_block,
     DIAG: _log_rho_diag_block,
     SPHERICAL: _log_rho_spherical_block,
@@ -88,6 +85,7 @@ _LOG_RHO_BLOCKS = {
 _ACCUMULATE_BLOCKS = {
     FULL: _accumulate_full_block,
     FULL_PRECENTRED: _accumulate_full_block,
+    FULL_NARROW: _accumulate_full_block,
     TIED: _accumulate_tied_block,
     DIAG: _accumulate_diag_block,
     SPHERICAL: _accumulate_spherical_block,
@@ -102,6 +100,7 @@ def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho,
 _FINISH_LANES = {
     FULL: _flush_full_lane,
     FULL_PRECENTRED: _flush_full_lane,
+    FULL_NARROW: _flush_full_lane,
     TIED: _nothing_pending,
     DIAG: _nothing_pending,
     SPHERICAL: _nothing_pending,
