@@ -1,6 +1,7 @@
 """Shared fixtures. The kernels are compiled (or loaded from numba's cache)
 once, at the start of the session, so that no test pays compile time."""
 
+import itertools
 import shutil
 import tempfile
 from pathlib import Path
@@ -126,11 +127,12 @@ def boundscheck_run(request, tmp_path):
 def warm_kernels():
     """Compile every kernel signature the tests use, once per session."""
     rng = np.random.default_rng(0)
-    for dtype in (np.float64, np.float32):
-        X = rng.normal(size=(64, 3)).astype(dtype)
+    # 'full' has its own driver code for d <= 3 (``full.full_code``).
+    for dtype, n_features in itertools.product((np.float64, np.float32), (3, 5)):
+        X = rng.normal(size=(64, n_features)).astype(dtype)
         w = rng.uniform(size=64)
         for covariance_type in COVARIANCE_TYPES:
-            weights, means, _, chol = random_parameters(rng, covariance_type, 2, 3)
+            weights, means, _, chol = random_parameters(rng, covariance_type, 2, n_features)
             for sample_weight in (None, w):
                 kernels.estep_statistics(X, sample_weight, covariance_type, weights, means, chol)
                 resp = np.full((64, 2), 0.5, dtype=dtype)
