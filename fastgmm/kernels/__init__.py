@@ -67,7 +67,10 @@ from .spherical import prepare_spherical  # noqa: E402
 from .tied import prepare_tied  # noqa: E402
 
 COVARIANCE_CODES = {"full": FULL, "tied": TIED, "diag": DIAG, "spherical": SPHERICAL}
-_MARKERS = {code: covariance_marker(code) for code in (FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED, FULL_NARROW)}
+_MARKERS = {
+    code: covariance_marker(code)
+    for code in (FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED, FULL_NARROW)
+}
 _PREPARE = {
     "full": prepare_full,
     "tied": prepare_tied,

@@ -29,12 +29,12 @@ LOG_2PI = math.log(2.0 * math.pi)
 FULL, TIED, DIAG, SPHERICAL, FULL_PRECENTRED, FULL_NARROW = 0, 1, 2, 3, 4, 5
 
 
-
 def _covariance_code(marker):
     """The code of a covariance marker's numba type (``_engine.covariance_marker``)."""
     if not isinstance(marker, types.Array):
         raise errors.TypingError("expected a covariance marker (see covariance_marker)")
     return marker.ndim - 1
+
 
 # Points per block of the EM passes. Measured A/B: 256 float64 points beat
 # 128 at every feature count tried once the E-step stopped storing its
