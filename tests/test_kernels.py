@@ -188,7 +188,7 @@ def test_full_statistics_with_few_pending_columns(monkeypatch, dtype, n_componen
     per block fill the columns every other block. Each lane sums what is
     left pending at its end."""
     monkeypatch.setattr(kernels, "PENDING_BYTES", 1)
-    assert kernels._pending_columns("full", n_components, (n_components, 8, 8), dtype,
+    assert kernels._pending_columns("full", n_components, 5, (n_components, 8, 8), dtype,
                                     kernels.BLOCK) == 16
     _check_sparse_statistics("full", dtype, n_components, n_samples=5000)
 
@@ -359,24 +359,30 @@ def test_zero_weight_component_gives_zero_responsibility():
 def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, code, dtype):
     """A fit runs one of the full E-step's driver codes (``full.full_code``,
     by the machine and d: FULL_NARROW for d <= 3); forced to another, a pass
-    gives the same statistics bit for bit (FULL_NARROW's S2 to rounding), and
-    the reference's to rounding."""
+    gives the same statistics bit for bit (FULL_NARROW's sums to rounding),
+    and the reference's to rounding."""
     rng = np.random.default_rng(5)
     weights, means, _, chol = random_parameters(rng, "full", 3, n_features)
     X = (means[rng.integers(3, size=700)] + rng.standard_normal((700, n_features))).astype(dtype)
     expected = kernels.estep_statistics(X, None, "full", weights, means, chol)
     monkeypatch.setattr(kernels, "full_code", lambda n_features: getattr(_common, code))
     forced = kernels.estep_statistics(X, None, "full", weights, means, chol)
-    for i, (got, want) in enumerate(zip(forced, expected)):
-        if i == 2 and n_features <= 3:
-            # FULL_NARROW's S2 sums 1, 3 or 6 products per point where a tile
-            # sums 10, so LLVM may keep more partial sums (how many depends on
-            # the machine's registers): the same terms, added in another order.
-            # Within a few roundings of each component's scale.
-            scale = np.max(np.diagonal(want, axis1=1, axis2=2), axis=1)[:, None, None]
-            assert np.all(np.abs(got - want) <= 16 * np.finfo(dtype).eps * scale)
-        else:
-            np.testing.assert_array_equal(got, want)
+    if n_features <= 3:  # expected from FULL_NARROW
+        # FULL_NARROW sums N_k, S1 and S2 in one sweep per component, where
+        # the other codes sum them in passes of their own, so LLVM keeps
+        # other partial sums (how many depends on the machine's registers):
+        # the same terms, added in another order. Within a few roundings of
+        # each sum's scale: N_k; sqrt(N_k S2_ii) >= sum r |x_i - c_i|; S2's
+        # largest diagonal entry.
+        eps = 16 * np.finfo(dtype).eps
+        nk, s1, s2 = expected[:3]
+        diagonal = np.diagonal(s2, axis1=1, axis2=2)[:, :n_features]
+        np.testing.assert_allclose(forced[0], nk, rtol=eps, atol=0)
+        assert np.all(np.abs(forced[1] - s1) <= eps * np.sqrt(nk[:, None] * diagonal))
+        assert np.all(np.abs(forced[2] - s2) <= eps * diagonal.max(axis=1)[:, None, None])
+    exact = slice(3, None) if n_features <= 3 else slice(None)
+    for got, want in zip(forced[exact], expected[exact]):
+        np.testing.assert_array_equal(got, want)
     log_norm, log_resp = reference.e_step(X.astype(np.float64), weights, means, chol, "full")
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(forced[0], np.exp(log_resp).sum(axis=0), rtol=rtol)

@@ -177,15 +177,16 @@ def _lanes_for(X, covariance_type, n_components):
 PENDING_BYTES = 256 << 10
 
 
-def _pending_columns(covariance_type, n_components, s2_shape, dtype, block):
+def _pending_columns(covariance_type, n_components, n_features, s2_shape, dtype, block):
     """Columns of each component's pending buffer: 0 (none) unless a full
-    fit's statistics are accumulated, else as many as fit in
+    fit's statistics are accumulated over more than 3 features (fewer are
+    summed at once, ``full._accumulate_narrow_block``), else as many as fit in
     ``PENDING_BYTES``, a multiple of 16 between 16 and a block. A function
     of the problem only, so that the sums' order, and every bit of them, is
     the same for any thread count."""
-    if covariance_type != "full" or s2_shape[0] == 0:
-        return 0
     padded = s2_shape[2]
+    if covariance_type != "full" or s2_shape[0] == 0 or full_code(n_features) == FULL_NARROW:
+        return 0
     columns = PENDING_BYTES // (n_components * (padded + 1) * np.dtype(dtype).itemsize)
     return int(min(block, max(16, columns // 16 * 16)))
 
@@ -261,7 +262,8 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     no_out = np.empty((0, n_components), dtype=X.dtype)
     with numba_threads(_threads_for(n_lanes)) as n_threads:
         n_workers = min(n_threads, n_lanes)
-        n_pending = _pending_columns(covariance_type, n_components, s2_shape, prec.dtype, block)
+        n_pending = _pending_columns(covariance_type, n_components, X.shape[1], s2_shape, prec.dtype,
+                                     block)
         lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
                                       block, int(n_worst), n_pending)
         args = (

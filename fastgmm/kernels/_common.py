@@ -486,10 +486,30 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
     as float64, and their weights (1 when ``sample_weight`` is empty) into
     ``w_block``."""
     n_features = X.shape[1]
-    for b in range(n_block):
-        row = X[start + b]
-        for i in range(n_features):
-            x_t[i, b] = row[i]
+    rows = X[start:start + n_block]
+    # Up to 3 features, one loop with constant column indices: the loop over
+    # a row's few features cost more than the copy (d = 2, 1 thread, per
+    # value: 4.9 against 1.8 cycles from memory, 6.7 against 1.2 from cache).
+    if n_features == 1:
+        x0 = x_t[0]
+        for b in range(n_block):
+            x0[b] = rows[b, 0]
+    elif n_features == 2:
+        x0, x1 = x_t[0], x_t[1]
+        for b in range(n_block):
+            x0[b] = rows[b, 0]
+            x1[b] = rows[b, 1]
+    elif n_features == 3:
+        x0, x1, x2 = x_t[0], x_t[1], x_t[2]
+        for b in range(n_block):
+            x0[b] = rows[b, 0]
+            x1[b] = rows[b, 1]
+            x2[b] = rows[b, 2]
+    else:
+        for b in range(n_block):
+            row = rows[b]
+            for i in range(n_features):
+                x_t[i, b] = row[i]
     if sample_weight.shape[0] == 0:
         for b in range(n_block):
             w_block[b] = 1.0
@@ -596,14 +616,17 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
             e = _choose(shifted >= exp_floor, _exp_in_dtype(max(shifted, exp_floor)), zero)
             row[b] = e if shifted >= keep_floor else zero
             norm[b] += e
-    total = 0.0
+    # Selects, and the sum in a loop of its own: with branches, this loop
+    # ran one point at a time (W1, d = 2, K = 8, 1 thread: 3.9 against 1.4
+    # cycles per entry).
     for b in range(n_block):
         sum_of_exps = np.float64(norm[b])
-        scale = w_block[b] / sum_of_exps if sum_of_exps > 0.0 else 0.0
         log_norm[b] = np.float64(peak[b]) + _log(sum_of_exps)
-        if w_block[b] != 0.0:
-            total += w_block[b] * log_norm[b]
-        norm[b] = scale
+        norm[b] = _choose(sum_of_exps > 0.0, w_block[b] / sum_of_exps, 0.0)
+    total = 0.0
+    for b in range(n_block):
+        # A zero weight drops its point, even one whose log p(x) is -inf.
+        total += _choose(w_block[b] != 0.0, w_block[b] * log_norm[b], 0.0)
     for k in range(n_components):
         row = log_rho[k]
         for b in range(n_block):

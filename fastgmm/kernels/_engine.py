@@ -34,6 +34,7 @@ from ._common import (
 from .diag import _accumulate_diag_block, _log_rho_diag_block
 from .full import (
     _accumulate_full_block,
+    _accumulate_narrow_block,
     _flush_full_lane,
     _log_rho_full_block,
     _log_rho_narrow_block,
@@ -85,7 +86,7 @@ _LOG_RHO_BLOCKS = {
 _ACCUMULATE_BLOCKS = {
     FULL: _accumulate_full_block,
     FULL_PRECENTRED: _accumulate_full_block,
-    FULL_NARROW: _accumulate_full_block,
+    FULL_NARROW: _accumulate_narrow_block,
     TIED: _accumulate_tied_block,
     DIAG: _accumulate_diag_block,
     SPHERICAL: _accumulate_spherical_block,
@@ -100,7 +101,7 @@ def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho,
 _FINISH_LANES = {
     FULL: _flush_full_lane,
     FULL_PRECENTRED: _flush_full_lane,
-    FULL_NARROW: _flush_full_lane,
+    FULL_NARROW: _nothing_pending,
     TIED: _nothing_pending,
     DIAG: _nothing_pending,
     SPHERICAL: _nothing_pending,
