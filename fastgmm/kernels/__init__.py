@@ -177,16 +177,17 @@ def _lanes_for(X, covariance_type, n_components):
 PENDING_BYTES = 256 << 10
 
 
-def _pending_columns(covariance_type, n_components, n_features, s2_shape, dtype, block):
-    """Columns of each component's pending buffer: 0 (none) unless a full
-    fit's statistics are accumulated over more than 3 features (fewer are
-    summed at once, ``full._accumulate_narrow_block``), else as many as fit in
+def _pending_columns(driver_code, n_components, s2_shape, dtype, block):
+    """Columns of each component's pending buffer: 0 (none) unless the
+    statistics of a full fit over more than 3 features are accumulated
+    (driver code FULL or FULL_PRECENTRED; FULL_NARROW sums each block at
+    once, ``full._accumulate_narrow_block``), else as many as fit in
     ``PENDING_BYTES``, a multiple of 16 between 16 and a block. A function
     of the problem only, so that the sums' order, and every bit of them, is
     the same for any thread count."""
-    padded = s2_shape[2]
-    if covariance_type != "full" or s2_shape[0] == 0 or full_code(n_features) == FULL_NARROW:
+    if driver_code not in (FULL, FULL_PRECENTRED) or s2_shape[0] == 0:
         return 0
+    padded = s2_shape[2]
     columns = PENDING_BYTES // (n_components * (padded + 1) * np.dtype(dtype).itemsize)
     return int(min(block, max(16, columns // 16 * 16)))
 
@@ -262,12 +263,12 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     no_out = np.empty((0, n_components), dtype=X.dtype)
     with numba_threads(_threads_for(n_lanes)) as n_threads:
         n_workers = min(n_threads, n_lanes)
-        n_pending = _pending_columns(covariance_type, n_components, X.shape[1], s2_shape, prec.dtype,
-                                     block)
+        code = _driver_code(covariance_type, X.shape[1])
+        n_pending = _pending_columns(code, n_components, s2_shape, prec.dtype, block)
         lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
                                       block, int(n_worst), n_pending)
         args = (
-            _MARKERS[_driver_code(covariance_type, X.shape[1])], X,
+            _MARKERS[code], X,
             _weights_or_empty(sample_weight),
             prec, aux, const, shift,
             no_rows if given_resp is None else given_resp, lanes, scratch,

@@ -483,7 +483,7 @@ def _call_walker(typingctx, address, arguments, worker):
 @njit(**JIT_OPTIONS)
 def _load_block(X, sample_weight, start, n_block, x_t, w_block):
     """Copy rows ``start:start + n_block`` of X into ``x_t`` (features x points)
-    as float64, and their weights (1 when ``sample_weight`` is empty) into
+    in X's dtype, and their weights (1 when ``sample_weight`` is empty) into
     ``w_block``."""
     n_features = X.shape[1]
     rows = X[start:start + n_block]

@@ -202,7 +202,8 @@ def _walk_lanes(args, worker):
             padded + 1, n_pending) in the compute dtype and pending_count
             (n_components') int64, zero, the columns the full statistics
             have gathered and not yet summed (n_components' = 0 for the
-            other types and passes without statistics). x_t, diff and y
+            other types, for full with at most 3 features, and for passes
+            without statistics). x_t, diff and y
             zero, so that padding rows stay zero.
         out_resp : ndarray of shape (n_samples, n_components) or (0, n_components)
             Weighted responsibilities (predict_proba with unit weights).

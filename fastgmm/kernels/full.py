@@ -12,7 +12,8 @@ centres of the E-step's tiles.
 
 The block functions work in 4 x 4 register tiles (p is a multiple of 4):
 each load of a point's coordinates feeds four multiply-adds, and the partial
-sums stay in registers.
+sums stay in registers. For at most 3 features (``FULL_NARROW``) they work on
+the real features alone.
 """
 
 import numpy as np
@@ -315,18 +316,33 @@ def _accumulate_full_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, 
             _add_columns(r_used, diff, n_features, n_used, rd, s1[k], s2[k], zero)
 
 
+def _flush_full_lane(cov, s1, s2, rd, pending):
+    """Sum every component's pending columns (``_accumulate_full_block``)
+    into the lane's S1 and S2, and empty them."""
+    pending_count = pending[1]
+    zero = rd.dtype.type(0)
+    for k in range(pending_count.shape[0]):
+        if pending_count[k] > 0:
+            _flush_pending(pending, k, s1.shape[1], rd, s1[k], s2[k], zero)
+
+
 def _accumulate_narrow_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2, diff, rd,
                              index, pending):
-    """``_accumulate_full_block`` for at most 3 features (``full_code``): each
-    component's N_k, S1_k and S2_k in one sweep over the block
-    (``_add_narrow_moments``), zero responsibilities included.
+    """``_accumulate_full_block`` for at most 3 features (``full_code``): the
+    shifted sums of eq. (9), N_k, S1_k and the upper triangle of S2_k, each
+    component's in one sweep over the block (``_add_narrow_moments``), zero
+    responsibilities included.
 
     The sums over d <= 3 features cost less per point than gathering the
     points with nonzero r, and one sweep reads r and x once where the tiles'
     four sweeps read them four times (W1, d = 2, K = 8, statistics alone,
-    1 thread: 19.5 against 4.3 ms per 1e6 points). The same products as the
-    tiles', summed in another order. resp : (n_components, block), x_t :
-    (padded, block).
+    1 thread, per 1e6 points: tiles 19.5 ms, one sweep 4.3 ms). The products
+    of ``_accumulate_full_block``'s dense path, summed in another order.
+
+    resp : (n_components, block) in the compute dtype, already multiplied by
+    the sample weights; x_t : (padded, block), padded >= 4, rows past
+    n_features zero; s1 : (n_components, n_features) and s2
+    (n_components, padded, padded) float64.
     """
     n_components, n_features = shift.shape
     zero = rd.dtype.type(0)
@@ -347,8 +363,15 @@ def _centred(x, head, tail):
 def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, k, nk, s1_k, s2_k):
     """nk[k] += sum_b r_b, s1_k += sum_b r_b t_b and the upper triangle of
     s2_k += sum_b r_b t_b t_b^T, with t_b = x_b - centre for 1, 2 or 3
-    features; the products in the dtype of ``zero`` (the compute dtype), as
-    ``_add_columns`` forms them, and N_k in float64."""
+    features; the products and a block's partial sums in the dtype of
+    ``zero`` (the compute dtype), as ``_add_columns`` forms them, and N_k in
+    float64.
+
+    x_t : (padded, block) in X's dtype, padded >= 4 (so rows 1 and 2 exist
+    for d = 1); centre : (n_features,) float64; r : (block,) in the compute
+    dtype; nk : (n_components,), s1_k : (n_features,) and s2_k : (padded,
+    padded), float64.
+    """
     x0, x1, x2 = x_t[0], x_t[1], x_t[2]
     m0, l0 = _head_tail(centre[0], r)
     total = 0.0
@@ -408,13 +431,3 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, k, nk, s1_k, 
         s2_k[0, 2] += a02
         s2_k[1, 2] += a12
         s2_k[2, 2] += a22
-
-
-def _flush_full_lane(cov, s1, s2, rd, pending):
-    """Sum every component's pending columns (``_accumulate_full_block``)
-    into the lane's S1 and S2, and empty them."""
-    pending_count = pending[1]
-    zero = rd.dtype.type(0)
-    for k in range(pending_count.shape[0]):
-        if pending_count[k] > 0:
-            _flush_pending(pending, k, s1.shape[1], rd, s1[k], s2[k], zero)
