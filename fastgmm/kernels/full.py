@@ -347,8 +347,8 @@ def _accumulate_narrow_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2
     n_components, n_features = shift.shape
     zero = rd.dtype.type(0)
     for k in range(n_components):
-        _add_narrow_moments(x_t, shift[k], resp[k], n_features, n_block, zero, k, nk, s1[k],
-                            s2[k])
+        nk[k] += _add_narrow_moments(x_t, shift[k], resp[k], n_features, n_block, zero, s1[k],
+                                     s2[k])
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
@@ -360,17 +360,20 @@ def _centred(x, head, tail):
 
 
 @njit(**JIT_OPTIONS)
-def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, k, nk, s1_k, s2_k):
-    """nk[k] += sum_b r_b, s1_k += sum_b r_b t_b and the upper triangle of
+def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
+    """s1_k += sum_b r_b t_b and the upper triangle of
     s2_k += sum_b r_b t_b t_b^T, with t_b = x_b - centre for 1, 2 or 3
     features; the products and a block's partial sums in the dtype of
-    ``zero`` (the compute dtype), as ``_add_columns`` forms them, and N_k in
-    float64.
+    ``zero`` (the compute dtype), as ``_add_columns`` forms them.
 
     x_t : (padded, block) in X's dtype, padded >= 4 (so rows 1 and 2 exist
     for d = 1); centre : (n_features,) float64; r : (block,) in the compute
-    dtype; nk : (n_components,), s1_k : (n_features,) and s2_k : (padded,
-    padded), float64.
+    dtype; s1_k : (n_features,) and s2_k : (padded, padded), float64.
+
+    Returns
+    -------
+    total : float
+        sum_b r_b in float64, the block's part of N_k.
     """
     x0, x1, x2 = x_t[0], x_t[1], x_t[2]
     m0, l0 = _head_tail(centre[0], r)
@@ -419,7 +422,6 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, k, nk, s1_k, 
             a11 += re1 * e1
             a12 += re1 * e2
             a22 += re2 * e2
-    nk[k] += total
     s1_k[0] += a0
     s2_k[0, 0] += a00
     if n_features > 1:
@@ -431,3 +433,4 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, k, nk, s1_k, 
         s2_k[0, 2] += a02
         s2_k[1, 2] += a12
         s2_k[2, 2] += a22
+    return total
