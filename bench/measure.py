@@ -74,6 +74,64 @@ def seconds_per_iteration(implementation, X, workload, init, n_iter=3, rounds=3)
     return float(np.median(times)), float(lower_bound)
 
 
+def interleaved_seconds_per_iteration(X, workload, init, implementations=IMPLEMENTATIONS,
+                                      n_iter=3, rounds=3, baseline_rounds=None):
+    """Seconds per EM iteration of several implementations, their rounds
+    interleaved, and each one's ratio to fastgmm taken round by round.
+
+    Each round times every implementation once, back to back
+    (``seconds_per_iteration`` with one round). A ratio to fastgmm is the
+    median over rounds of the two times of one round, so the drift of a
+    shared machine over the minutes the baselines take moves both sides of
+    each ratio alike.
+
+    Parameters
+    ----------
+    X : ndarray of shape (n_samples, n_features)
+    workload : Workload
+    init : dict
+        The given start (``weights_init``, ``means_init``, ``precisions_init``).
+    implementations : sequence of str
+        Among ``IMPLEMENTATIONS``; ratios are taken to "fastgmm" if present.
+    n_iter : int
+        Timed iterations per round.
+    rounds : int
+    baseline_rounds : int or None
+        Rounds for the implementations other than fastgmm, at most
+        ``rounds`` (the first rounds): the baselines take about a minute per
+        iteration at N = 1e7. None gives them every round.
+
+    Returns
+    -------
+    results : dict
+        ``{implementation: dict(seconds=median, lower_bound=..., rounds=[...],
+        ratio_to_fastgmm=median of per-round ratios or None)}``.
+    """
+    baseline_rounds = rounds if baseline_rounds is None else min(baseline_rounds, rounds)
+    times = {impl: [] for impl in implementations}
+    lower_bounds = {}
+    for r in range(rounds):
+        for impl in implementations:
+            if impl != "fastgmm" and r >= baseline_rounds:
+                continue
+            seconds, lower_bounds[impl] = seconds_per_iteration(impl, X, workload, init,
+                                                                n_iter=n_iter, rounds=1)
+            times[impl].append(seconds)
+    results = {}
+    for impl in implementations:
+        ratio = None
+        if "fastgmm" in times:
+            ours = times["fastgmm"]
+            if min(ours) > 0:
+                ratio = float(np.median([t / f for t, f in zip(times[impl], ours)]))
+            else:  # a difference of two fits of a tiny problem can come out <= 0
+                ratio = float(np.median(times[impl]) / np.median(ours))
+        results[impl] = dict(seconds=float(np.median(times[impl])),
+                             lower_bound=float(lower_bounds[impl]), rounds=times[impl],
+                             ratio_to_fastgmm=ratio)
+    return results
+
+
 def paired_seconds_per_iteration(cases, n_iter=3, rounds=5):
     """Seconds per EM iteration of fastgmm for several cases, their rounds
     interleaved, and the median of the per-round ratios to the first case.

@@ -62,16 +62,19 @@ def run(mode, log=print):
         measure.warm_up(workload, X, init)
         row = dict(workload=asdict(workload), label=workload.label,
                    flops=workload.flops_per_iteration())
+        # The baselines take about a minute per iteration at N = 1e7: one
+        # timed iteration there, in one round for the baselines (fastgmm
+        # keeps its rounds); all three run the same iterations.
+        big = workload.n_samples > _BIG_BASELINE_SAMPLES
+        timed = measure.interleaved_seconds_per_iteration(
+            X, workload, init, n_iter=1 if big else 3, rounds=rounds,
+            baseline_rounds=1 if big else None)
         for impl in measure.IMPLEMENTATIONS:
-            # The baselines take about a minute per iteration at N = 1e7: one
-            # timed iteration there, in one round for the baselines (fastgmm
-            # keeps its rounds); all three run the same iterations.
-            big = workload.n_samples > _BIG_BASELINE_SAMPLES
-            seconds, lower_bound = measure.seconds_per_iteration(
-                impl, X, workload, init, n_iter=1 if big else 3,
-                rounds=1 if big and impl != "fastgmm" else rounds)
-            row[impl] = dict(seconds=seconds, lower_bound=lower_bound)
-            log(f"{workload.label:55s} {impl:9s} {seconds * 1e3:10.1f} ms/iter  lb={lower_bound:.10f}")
+            t = timed[impl]
+            row[impl] = dict(seconds=t["seconds"], lower_bound=t["lower_bound"],
+                             rounds=t["rounds"], ratio_to_fastgmm=t["ratio_to_fastgmm"])
+            log(f"{workload.label:55s} {impl:9s} {t['seconds'] * 1e3:10.1f} ms/iter  "
+                f"{t['ratio_to_fastgmm']:6.1f}x fastgmm by rounds  lb={t['lower_bound']:.10f}")
         row["gflops"] = row["flops"] / row["fastgmm"]["seconds"] / 1e9
         row["fraction_of_peak"] = row["gflops"] / results["dgemm_gflops"]
         reference = row["reference"]["lower_bound"]
@@ -201,8 +204,8 @@ def _plots(results, out_dir):
     files = {}
 
     fig, ax = plt.subplots(figsize=(max(6, 1.5 * len(rows)), 4.2))
-    sk = [r["sklearn"]["seconds"] / r["fastgmm"]["seconds"] for r in rows]
-    ref = [r["reference"]["seconds"] / r["fastgmm"]["seconds"] for r in rows]
+    sk = [_speedup(r, "sklearn") for r in rows]
+    ref = [_speedup(r, "reference") for r in rows]
     x = np.arange(len(rows))
     ax.bar(x - 0.2, sk, 0.4, label="vs scikit-learn")
     ax.bar(x + 0.2, ref, 0.4, label="vs NumPy reference")
@@ -267,6 +270,14 @@ def _plots(results, out_dir):
         ax.legend()
         files["memory"] = _save(plt, fig, out_dir, "benchmarks_memory.png")
     return files
+
+
+def _speedup(row, implementation):
+    """fastgmm's speedup over ``implementation`` on a table row: the median
+    of per-round ratios, or the ratio of medians in JSON written before the
+    rounds were interleaved."""
+    ratio = row[implementation].get("ratio_to_fastgmm")
+    return ratio if ratio is not None else row[implementation]["seconds"] / row["fastgmm"]["seconds"]
 
 
 def _derived_lines(results):
@@ -342,7 +353,11 @@ def render(results, out_dir):
         "setup subtracted), median of rounds, JIT compile excluded; the NumPy reference and "
         f"scikit-learn above N = {_BIG_BASELINE_SAMPLES:,} get one round, and every "
         "implementation there times one iteration. "
-        "The lower bound columns "
+        + ("Each round times the three implementations back to back, and the columns vs "
+           "reference and vs scikit-learn are the median of the rounds' ratios "
+           "(bench.measure.interleaved_seconds_per_iteration). "
+           if all("ratio_to_fastgmm" in r["fastgmm"] for r in results["workloads"]) else "")
+        + "The lower bound columns "
         "check that the three implementations computed the same thing. "
         "GFLOP/s divides the nominal flops of an iteration (N K (2d^2 + 3d) for full, "
         "bench/workloads.py) by its time. The statistics skip points whose responsibility "
@@ -360,8 +375,8 @@ def render(results, out_dir):
     for r in results["workloads"]:
         f, ref, sk = (r[i]["seconds"] for i in measure.IMPLEMENTATIONS)
         lines.append(
-            f"| {r['label']} | {f * 1e3:.1f} | {ref * 1e3:.1f} | {sk * 1e3:.1f} | {ref / f:.1f}x | "
-            f"{sk / f:.1f}x | {r['gflops']:.1f} | {100 * r['fraction_of_peak']:.0f}% | "
+            f"| {r['label']} | {f * 1e3:.1f} | {ref * 1e3:.1f} | {sk * 1e3:.1f} | "
+            f"{_speedup(r, 'reference'):.1f}x | {_speedup(r, 'sklearn'):.1f}x | {r['gflops']:.1f} | {100 * r['fraction_of_peak']:.0f}% | "
             f"{r['max_relative_disagreement']:.1e}"
             f"{' FAIL: ' + ', '.join(r['disagrees']) if r.get('disagrees') else ''} |")
     lines += _derived_lines(results)

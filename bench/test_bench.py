@@ -56,6 +56,39 @@ def test_end_to_end(benchmark, data, implementation):
     assert n_iter >= 1 and np.isfinite(lower_bound)
 
 
+def test_interleaved_rounds_and_paired_ratios(monkeypatch):
+    """Each round times the implementations back to back, the baselines only
+    in their first rounds, and a ratio is the median of the rounds' ratios
+    (sklearn here: 17.5x, where the ratio of the medians would say 10x)."""
+    fake = {"fastgmm": [1.0, 2.0, 4.0], "reference": [3.0, 6.0], "sklearn": [30.0, 10.0]}
+    calls = []
+
+    def timed(implementation, X, workload, init, n_iter=3, rounds=3):
+        calls.append(implementation)
+        return fake[implementation][calls.count(implementation) - 1], -1.5
+
+    monkeypatch.setattr(measure, "seconds_per_iteration", timed)
+    result = measure.interleaved_seconds_per_iteration(None, None, None, rounds=3,
+                                                       baseline_rounds=2)
+    assert calls == ["fastgmm", "reference", "sklearn"] * 2 + ["fastgmm"]
+    assert result["sklearn"]["ratio_to_fastgmm"] == np.median([30.0 / 1.0, 10.0 / 2.0]) == 17.5
+    assert result["reference"]["ratio_to_fastgmm"] == 3.0
+    assert result["fastgmm"]["ratio_to_fastgmm"] == 1.0
+    assert result["fastgmm"]["seconds"] == 2.0 and result["sklearn"]["rounds"] == [30.0, 10.0]
+
+
+def test_interleaved_timing_agrees_with_the_reference():
+    """The interleaved timing runs real fits, whose lower bounds agree."""
+    workload = Workload("W1", 5000, 2, 3)
+    X, init = make_data(workload)
+    measure.warm_up(workload, X, init)
+    result = measure.interleaved_seconds_per_iteration(X, workload, init, rounds=1)
+    for implementation in ("fastgmm", "sklearn"):
+        np.testing.assert_allclose(result[implementation]["lower_bound"],
+                                   result["reference"]["lower_bound"], rtol=1e-6)
+    assert result["fastgmm"]["rounds"] and result["sklearn"]["ratio_to_fastgmm"] is not None
+
+
 def test_end_to_end_compiles_before_timing(monkeypatch):
     """The default fit's k-means kernels are compiled (or loaded) by a fit
     before the clock starts: a cold cache once put 5 s of compile into the
