@@ -117,7 +117,7 @@ _CACHE_SCRIPT = """
 import warnings
 import numpy as np
 from fastgmm import GaussianMixture
-from fastgmm.kernels import _engine, kmeans
+from fastgmm.kernels import _common, _engine, kmeans
 rng = np.random.default_rng(0)
 X = rng.normal(size=(5000, 3))
 with warnings.catch_warnings(record=True) as caught:
@@ -125,7 +125,8 @@ with warnings.catch_warnings(record=True) as caught:
     for cov in ("full", "tied", "diag", "spherical"):
         GaussianMixture(2, covariance_type=cov, random_state=0, max_iter=2).fit(X).predict(X)
 cannot = [str(w.message) for w in caught if "Cannot cache" in str(w.message)]
-drivers = (_engine._pass, kmeans._kmeans_pass, _engine._walk_lanes, kmeans._walk_kmeans_lanes)
+drivers = (_common._run_workers, _common._store_arguments, _engine._walk_lanes,
+           kmeans._walk_kmeans_lanes)
 print(len(cannot), *(len(d.stats.cache_hits) + len(d.stats.cache_misses) for d in drivers))
 for message in cannot:
     print(message)
@@ -146,44 +147,47 @@ def test_parallel_drivers_are_cacheable():
 
 def test_parallel_loops_only_call_their_walkers():
     # numba compiles, in each of the four libraries it builds for a prange
-    # loop, everything the loop calls. So each parallel driver's loop only
+    # loop, everything the loop calls. So the parallel driver's loop only
     # calls its walker through the walker's address (_common._call_walker):
     # with the EM walker inlined there, a cold first fit took 19 s, not 12.
     import ast
     import inspect
+    import pathlib
 
-    from fastgmm.kernels import _engine, kmeans
+    from fastgmm.kernels import _common
 
-    for driver in (_engine._pass, kmeans._kmeans_pass):
-        tree = ast.parse(inspect.getsource(driver.py_func).lstrip())
-        loops = [node for node in ast.walk(tree) if isinstance(node, ast.For)
-                 and isinstance(node.iter, ast.Call) and node.iter.func.id == "prange"]
-        assert len(loops) == 1, driver
-        called = {ast.unparse(node.func) for statement in loops[0].body
-                  for node in ast.walk(statement) if isinstance(node, ast.Call)}
-        assert called == {"_call_walker", "np.int64"}, (driver, called)
+    kernel_dir = pathlib.Path(_common.__file__).parent
+    sources = "".join(path.read_text() for path in kernel_dir.glob("*.py"))
+    assert sources.count("prange(") == 1  # the one parallel driver, _run_workers
+    tree = ast.parse(inspect.getsource(_common._run_workers.py_func).lstrip())
+    loops = [node for node in ast.walk(tree) if isinstance(node, ast.For)
+             and isinstance(node.iter, ast.Call) and node.iter.func.id == "prange"]
+    assert len(loops) == 1
+    called = {ast.unparse(node.func) for statement in loops[0].body
+              for node in ast.walk(statement) if isinstance(node, ast.Call)}
+    assert called == {"_call_walker", "np.int64"}, called
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_walkers_are_compiled_for_the_tuples_their_drivers_receive(dtype):
-    # A driver calls its walker through an address that walker_address
-    # compiled for numba.typeof(args), and hands it the tuple numba typed
-    # as the driver's own argument. Any difference in their types would be
-    # undefined behaviour, so every driver specialisation must have its
-    # walker's.
+def test_one_driver_runs_every_walker(dtype):
+    # The walkers all have one machine signature, (pointer, worker), so one
+    # compile of the parallel driver serves the EM and k-means passes of
+    # every covariance type and dtype. Each walker reads the tuple that
+    # run_walkers stored, so each tuple type stored must have a walker
+    # compiled for it, and no walker may be compiled for a tuple never
+    # stored: a difference would be undefined behaviour.
     from numba import types
 
-    from fastgmm.kernels import _engine, kmeans
+    from fastgmm.kernels import _common, _engine, kmeans
 
     X = make_mixture(5, n_samples=600).astype(dtype)
     weights = np.linspace(0.5, 1.5, len(X))
     for cov in COVARIANCE_TYPES:
         gmm = GaussianMixture(2, covariance_type=cov, random_state=0).fit(X, sample_weight=weights)
         gmm.predict_proba(X), gmm.score_samples(X), gmm.predict(X)
-    # Both drivers take (walk, args, n_workers).
-    for driver, walker in ((_engine._pass, _engine._walk_lanes),
-                           (kmeans._kmeans_pass, kmeans._walk_kmeans_lanes)):
-        assert driver.overloads
-        for signature in driver.overloads:
-            walker_signature = (signature[1], types.int64)
-            assert walker_signature in walker.overloads, (driver, signature)
+    assert list(_common._run_workers.overloads) == [(types.int64,) * 3]
+    stored = {signature[0] for signature in _common._store_arguments.overloads}
+    walked = {signature[0].arguments
+              for walker in (_engine._walk_lanes, kmeans._walk_kmeans_lanes)
+              for signature in walker.overloads}
+    assert stored == walked and len(stored) > 2

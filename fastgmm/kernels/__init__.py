@@ -58,9 +58,9 @@ from ._common import (  # noqa: E402
     lane_count,
     negligible_log_ratio,
     padded_features,
-    walker_address,
+    run_walkers,
 )
-from ._engine import _pass, _walk_lanes, covariance_marker  # noqa: E402
+from ._engine import _walk_lanes, covariance_marker  # noqa: E402
 from .diag import prepare_diag  # noqa: E402
 from .full import full_code, prepare_full  # noqa: E402
 from .spherical import prepare_spherical  # noqa: E402
@@ -194,7 +194,7 @@ def _pending_columns(driver_code, n_components, s2_shape, dtype, block):
 
 def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_worst,
                  n_pending):
-    """The driver's lane accumulators and its workers' scratch (``_engine._pass``).
+    """The walker's lane accumulators and its workers' scratch (``_engine._walk_lanes``).
 
     Allocated here rather than in the driver: numba would compile each
     shape of np.zeros, np.full and np.empty there, about 1.4 s of a cold
@@ -278,7 +278,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
             # predict_proba returns every responsibility, however small.
             -np.inf if out_resp is not None else negligible_log_ratio(prec.dtype),
         )
-        _pass(walker_address(_walk_lanes, args), args, n_workers)
+        run_walkers(_walk_lanes, args, n_workers)
     return lanes[:7]
 
 

@@ -1,8 +1,8 @@
-"""The parallel driver shared by the four covariance types.
+"""The EM walker shared by the four covariance types.
 
-The driver splits the points into a fixed number of lanes (contiguous runs of
-points), walks its lane block by block, and dispatches the per-block work on
-the covariance-type code. Lanes own their accumulators; the caller reduces
+The points are split into a fixed number of lanes (contiguous runs of
+points); each worker (``_common.run_walkers``) claims lanes, walks each block
+by block, and dispatches the per-block work on the covariance-type code. Lanes own their accumulators; the caller reduces
 them in lane order, so results do not depend on the number of threads.
 
 All covariance types use one parameter layout (see each type's module):
@@ -11,10 +11,10 @@ second-moment accumulators of shape (K'', a'', c'').
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 from numba.extending import overload
 
-from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
     DIAG,
     FULL,
@@ -22,11 +22,10 @@ from ._common import (
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
-    _arguments_address,
-    _call_walker,
     _choose,
     _claim_lane,
     _covariance_code,
+    _load_arguments,
     _load_block,
     _maximum,
     _normalise_block,
@@ -119,20 +118,6 @@ def _finish_lane_for_type(cov, s1, s2, rd, pending):
     return _FINISH_LANES[_covariance_code(cov)]
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
-def _pass(walk, args, n_workers):
-    """One parallel pass over X: ``n_workers`` threads run ``walk``
-    (``_walk_lanes``, which documents ``args``).
-
-    ``walk`` is ``_common.walker_address(_walk_lanes, args)`` for the same
-    arguments. The loop reads them through one address
-    (``_arguments_address``).
-    """
-    arguments = _arguments_address(args)
-    for worker in prange(n_workers):
-        _call_walker(walk, arguments, np.int64(worker))  # prange's index is unsigned
-
-
 @njit(**JIT_OPTIONS)
 def _argmax_rows(values, n_block, best, label):
     """label[b] = argmax_k values[k, b], the first k on ties, and best[b] its
@@ -155,9 +140,9 @@ def _argmax_rows(values, n_block, best, label):
 
 
 @njit(**JIT_OPTIONS)
-def _walk_lanes(args, worker):
+def _walk_lanes(arguments, worker):
     """One worker's share of a pass over X: every job of the kernels, chosen
-    by arguments (``_pass`` runs the workers in parallel).
+    by arguments (``_common.run_walkers`` runs the workers in parallel).
 
     The worker claims lanes, contiguous runs of points, until none is left,
     and walks each block by block. A block's responsibilities come from
@@ -169,9 +154,10 @@ def _walk_lanes(args, worker):
 
     Parameters
     ----------
-    args : tuple
-        ``(cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes,
-        scratch, out_resp, out_log_norm, out_labels, log_floor)``:
+    arguments : ArgumentsAddress
+        Where ``run_walkers`` stored the tuple ``(cov, X, sample_weight,
+        prec, aux, const, shift, given_resp, lanes, scratch, out_resp,
+        out_log_norm, out_labels, log_floor)``:
 
         cov : ndarray
             ``covariance_marker(code)``: each covariance type compiles its
@@ -221,7 +207,7 @@ def _walk_lanes(args, worker):
     zero-weight points excluded and earlier points winning ties.
     """
     (cov, X, sample_weight, prec, aux, const, shift, given_resp, lanes, scratch,
-     out_resp, out_log_norm, out_labels, log_floor) = args
+     out_resp, out_log_norm, out_labels, log_floor) = _load_arguments(arguments)
     n_samples = X.shape[0]
     n_components = shift.shape[0]
     lane_nk, lane_s1, lane_s2, lane_ll, lane_w, lane_worst, lane_index, next_lane = lanes

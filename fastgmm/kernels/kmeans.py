@@ -10,17 +10,16 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 """
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
-from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS, PARALLEL_JIT_OPTIONS
+from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
-    _arguments_address,
-    _call_walker,
     _choose,
     _claim_lane,
+    _load_arguments,
     _load_block,
     _minimum,
-    walker_address,
+    run_walkers,
 )
 
 
@@ -132,23 +131,24 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
 
 
 @njit(**JIT_OPTIONS)
-def _walk_kmeans_lanes(args, worker):
+def _walk_kmeans_lanes(arguments, worker):
     """One worker's share of a k-means pass over X (centred by ``mean`` on
     load); ``kmeans_pass`` runs the workers in parallel.
 
     Parameters
     ----------
-    args : tuple
-        ``(X, sample_weight, mean, centres, n_centres, seeding, closest,
-        candidates, out_labels, lanes, buffers, centre_norms,
-        candidate_norms)``, as ``kmeans_pass`` describes them; the norms
-        (n_clusters,) and (n_trials,) are the squared norms of the first
-        ``n_centres`` centres and of the candidates.
+    arguments : ArgumentsAddress
+        Where ``run_walkers`` stored the tuple ``(X, sample_weight, mean,
+        centres, n_centres, seeding, closest, candidates, out_labels, lanes,
+        buffers, centre_norms, candidate_norms)``, as ``kmeans_pass``
+        describes them; the norms (n_clusters,) and (n_trials,) are the
+        squared norms of the first ``n_centres`` centres and of the
+        candidates.
     worker : int
         This worker's row of ``buffers``.
     """
     (X, sample_weight, mean, centres, n_centres, seeding, closest, candidates, out_labels,
-     lanes, buffers, centre_norms, candidate_norms) = args
+     lanes, buffers, centre_norms, candidate_norms) = _load_arguments(arguments)
     n_samples, n_features = X.shape
     n_trials = candidates.shape[0]
     lane_sums, lane_weight, lane_count, lane_potential, next_lane = lanes
@@ -232,23 +232,19 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
         Parallel iterations that claim lanes: the thread count, at most
         the number of lanes.
     """
-    # The squared norms, filled by the driver; the walker reads them.
+    # The squared norms of the centres and the candidates, which the walkers read.
     norms = (np.zeros(centres.shape[0]), np.zeros(candidates.shape[0]))
+    _fill_norms(centres, int(n_centres), candidates, *norms)
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
             out_labels, lanes, buffers) + norms
-    _kmeans_pass(walker_address(_walk_kmeans_lanes, args), args, n_workers)
+    run_walkers(_walk_kmeans_lanes, args, n_workers)
 
 
-@njit(**PARALLEL_JIT_OPTIONS)
-def _kmeans_pass(walk, args, n_workers):
-    # As _engine._pass; first the squared norms of the centres and the
-    # candidates, which the walkers read.
-    centres, n_centres, candidates = args[3], args[4], args[7]
-    _row_norms(centres, n_centres, args[11])
-    _row_norms(candidates, candidates.shape[0], args[12])
-    arguments = _arguments_address(args)
-    for worker in prange(n_workers):
-        _call_walker(walk, arguments, np.int64(worker))  # prange's index is unsigned
+@njit(**ENTRY_JIT_OPTIONS)
+def _fill_norms(centres, n_centres, candidates, centre_norms, candidate_norms):
+    """The squared norms of the first ``n_centres`` centres and of the candidates."""
+    _row_norms(centres, n_centres, centre_norms)
+    _row_norms(candidates, candidates.shape[0], candidate_norms)
 
 
 @njit(**ENTRY_JIT_OPTIONS)
