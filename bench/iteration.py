@@ -43,7 +43,8 @@ def main(argv=None):
     for impl, r in results.items():
         ratio = "" if r["ratio_to_fastgmm"] is None else (
             f"{r['ratio_to_fastgmm']:6.1f}x fastgmm's time (median of per-round ratios)  ")
-        print(f"  {impl:10s} {r['seconds'] * 1e3:10.1f} ms/iter  {ratio}lower bound {r['lower_bound']:.12f}")
+        print(f"  {impl:10s} {r['seconds'] * 1e3:10.1f} ms/iter  {ratio}"
+              f"lower bound {r['lower_bound']:.12f}")
     return results
 
 

@@ -277,7 +277,9 @@ def _speedup(row, implementation):
     of per-round ratios, or the ratio of medians in JSON written before the
     rounds were interleaved."""
     ratio = row[implementation].get("ratio_to_fastgmm")
-    return ratio if ratio is not None else row[implementation]["seconds"] / row["fastgmm"]["seconds"]
+    if ratio is None:
+        ratio = row[implementation]["seconds"] / row["fastgmm"]["seconds"]
+    return ratio
 
 
 def _derived_lines(results):
@@ -376,7 +378,8 @@ def render(results, out_dir):
         f, ref, sk = (r[i]["seconds"] for i in measure.IMPLEMENTATIONS)
         lines.append(
             f"| {r['label']} | {f * 1e3:.1f} | {ref * 1e3:.1f} | {sk * 1e3:.1f} | "
-            f"{_speedup(r, 'reference'):.1f}x | {_speedup(r, 'sklearn'):.1f}x | {r['gflops']:.1f} | {100 * r['fraction_of_peak']:.0f}% | "
+            f"{_speedup(r, 'reference'):.1f}x | {_speedup(r, 'sklearn'):.1f}x | "
+            f"{r['gflops']:.1f} | {100 * r['fraction_of_peak']:.0f}% | "
             f"{r['max_relative_disagreement']:.1e}"
             f"{' FAIL: ' + ', '.join(r['disagrees']) if r.get('disagrees') else ''} |")
     lines += _derived_lines(results)

@@ -94,7 +94,7 @@ def test_kernels_without_python_wrapper_are_called_only_from_kernels():
                 if isinstance(value, CPUDispatcher) and value.targetoptions.get("no_cpython_wrapper")
             )
     # The walkers too: the parallel driver calls them through their
-    # addresses (_common.walker_address).
+    # addresses (_common._compiled_walker).
     assert {"_load_block", "_normalise_block", "_walk_lanes", "_walk_kmeans_lanes"} <= wrapperless
     assert {"kmeans_pass", "_seeding_search", "_first_centre", "_exp"} <= named
     assert named & wrapperless == set(), named & wrapperless

@@ -399,12 +399,13 @@ def _claim_lane(next_lane, n_samples, n_lanes):
     return lane, start, stop
 
 
-_WALKER_ADDRESSES = {}
+_COMPILED_WALKERS = {}
 
 
-def walker_address(walker, args):
+def _compiled_walker(walker, args):
     """Address of ``walker`` compiled for ``(ArgumentsAddress(typeof(args)),
-    worker)``, for ``_call_walker``.
+    worker)``, for ``_call_walker``, and the bytes ``run_walkers`` needs to
+    store ``args``.
 
     The parallel driver calls a walker, which does all the work of one
     thread, through this address. numba links every function that a prange
@@ -425,18 +426,20 @@ def walker_address(walker, args):
     Returns
     -------
     address : int
+    n_bytes : int
     """
     # The key of numba's own dispatch (layout, dtype and writeability of
     # each array): 1 us, against 400 us for numba.typeof of the EM arguments.
     key = walker, compute_fingerprint(args)
-    address = _WALKER_ADDRESSES.get(key)
-    if address is None:
+    compiled_walker = _COMPILED_WALKERS.get(key)
+    if compiled_walker is None:
         signature = (ArgumentsAddress(numba.typeof(args)), types.int64)
         walker.compile(signature)
         compiled = walker.overloads[signature]
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        _WALKER_ADDRESSES[key] = address
-    return address
+        n_bytes = _store_arguments(args, np.empty(0, dtype=np.uint8))
+        compiled_walker = _COMPILED_WALKERS[key] = address, n_bytes
+    return compiled_walker
 
 
 class ArgumentsAddress(types.Type):
@@ -524,7 +527,7 @@ def _load_arguments(typingctx, arguments):
 
 @intrinsic
 def _call_walker(typingctx, address, arguments, worker):
-    """Call the walker at ``address`` (``walker_address``) with the argument
+    """Call the walker at ``address`` (``_compiled_walker``) with the argument
     tuple stored at ``arguments`` and ``worker``, in numba's calling
     convention, so that an exception it raises propagates as from a direct
     call."""
@@ -572,8 +575,8 @@ def run_walkers(walker, args, n_workers):
         until the walkers are done.
     n_workers : int
     """
-    address = walker_address(walker, args)
-    buffer = np.empty(_store_arguments(args, np.empty(0, dtype=np.uint8)), dtype=np.uint8)
+    address, n_bytes = _compiled_walker(walker, args)
+    buffer = np.empty(n_bytes, dtype=np.uint8)
     _store_arguments(args, buffer)
     _run_workers(address, buffer.ctypes.data, n_workers)
 

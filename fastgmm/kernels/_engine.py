@@ -1,9 +1,10 @@
 """The EM walker shared by the four covariance types.
 
 The points are split into a fixed number of lanes (contiguous runs of
-points); each worker (``_common.run_walkers``) claims lanes, walks each block
-by block, and dispatches the per-block work on the covariance-type code. Lanes own their accumulators; the caller reduces
-them in lane order, so results do not depend on the number of threads.
+points); each worker (``_common.run_walkers``) claims lanes, walks each one
+block by block, and dispatches the per-block work on the covariance-type
+code. Lanes own their accumulators; the caller reduces them in lane order, so
+results do not depend on the number of threads.
 
 All covariance types use one parameter layout (see each type's module):
 ``prec`` (K', a, c), ``aux`` (K, d), ``const`` (K,), ``shift`` (K, d), and

@@ -53,7 +53,7 @@ def kmeans_buffers(n_workers, n_features, block):
     )
 
 
-@njit(**JIT_OPTIONS)
+@njit(**ENTRY_JIT_OPTIONS)
 def _row_norms(rows, count, norms):
     """norms[k] = ||rows[k]||^2 for k < count; norms has rows.shape[0] entries."""
     for k in range(count):
@@ -233,18 +233,11 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
         the number of lanes.
     """
     # The squared norms of the centres and the candidates, which the walkers read.
-    norms = (np.zeros(centres.shape[0]), np.zeros(candidates.shape[0]))
-    _fill_norms(centres, int(n_centres), candidates, *norms)
+    norms = (_row_norms(centres, int(n_centres), np.zeros(centres.shape[0])),
+             _row_norms(candidates, candidates.shape[0], np.zeros(candidates.shape[0])))
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
             out_labels, lanes, buffers) + norms
     run_walkers(_walk_kmeans_lanes, args, n_workers)
-
-
-@njit(**ENTRY_JIT_OPTIONS)
-def _fill_norms(centres, n_centres, candidates, centre_norms, candidate_norms):
-    """The squared norms of the first ``n_centres`` centres and of the candidates."""
-    _row_norms(centres, n_centres, centre_norms)
-    _row_norms(candidates, candidates.shape[0], candidate_norms)
 
 
 @njit(**ENTRY_JIT_OPTIONS)
