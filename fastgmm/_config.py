@@ -40,7 +40,7 @@ ELEMENTWISE_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH_FLAGS - {"reassoc"
 
 # The polynomial exp keeps its two-constant range reduction only if LLVM may
 # not reassociate it: contraction (FMA) alone. It is inlined into callers.
-EXACT_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
+EXACT_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"})
 
 
 @contextmanager

@@ -90,7 +90,7 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
         if lane >= n_lanes:
             continue  # beyond the total by rounding: numpy's clip to the last row
         chosen = lane_of == lane
-        start, stop = _lane_bounds(n_samples, n_lanes, lane)
+        start, stop = _lane_bounds.py_func(n_samples, n_lanes, lane)
         lane_targets = np.ascontiguousarray(sorted_targets[chosen])
         found = _seeding_search(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,

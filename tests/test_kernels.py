@@ -441,3 +441,22 @@ def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, cod
         upper = np.triu_indices(n_features)
         np.testing.assert_allclose(forced[2][k][upper], s2[upper], rtol=100 * rtol,
                                    atol=100 * rtol * np.max(np.diag(s2)))
+
+
+@njit
+def _larger_and_smaller(a, b):
+    return _common._larger(a, b), _common._smaller(a, b)
+
+
+@pytest.mark.parametrize("a, b", [
+    (1.5, 2.5), (2.5, 1.5), (-0.0, 0.0), (0.0, -0.0), (np.nan, 1.0), (1.0, np.nan),
+    (-np.inf, 3.0), (np.float32(1.0), np.float32(-2.0)), (np.int64(-3), np.int64(7)),
+    (np.int64(7), np.int64(7)),
+])
+def test_larger_and_smaller_are_pythons_max_and_min(a, b):
+    # The kernels' one-select max and min keep the builtins' choice of
+    # argument, NaN and signed zeros included.
+    larger, smaller = _larger_and_smaller(a, b)
+    for got, expected in ((larger, max(a, b)), (smaller, min(a, b))):
+        assert np.array_equal(got, expected, equal_nan=True)
+        assert np.signbit(got) == np.signbit(expected)

@@ -30,6 +30,7 @@ from ._common import (
     _load_block,
     _maximum,
     _normalise_block,
+    _smaller,
 )
 from .diag import _accumulate_diag_block, _log_rho_diag_block
 from .full import (
@@ -239,7 +240,7 @@ def _walk_lanes(arguments, worker):
         log_likelihood = 0.0
         weight = 0.0
         for first in range(start, stop, block):
-            n_block = min(block, stop - first)
+            n_block = _smaller(block, stop - first)
             _load_block(X, sample_weight, first, n_block, x_t, w_block)
             for b in range(n_block):
                 weight += w_block[b]

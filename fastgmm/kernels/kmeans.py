@@ -16,9 +16,11 @@ from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
     _choose,
     _claim_lane,
+    _larger,
     _load_arguments,
     _load_block,
     _minimum,
+    _smaller,
     run_walkers,
 )
 
@@ -80,7 +82,7 @@ def _distances_to(x_t, n_block, row, row_norm, x_norm, seeding, out):
             out[b] += xi[b] * m
     if seeding:
         for b in range(n_block):
-            out[b] = max(out[b] + row_norm + x_norm[b], 0.0)
+            out[b] = _larger(out[b] + row_norm + x_norm[b], 0.0)
     else:
         for b in range(n_block):
             out[b] += row_norm
@@ -111,7 +113,7 @@ def _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seedin
             dot = 0.0
             for i in range(n_features):
                 dot += x_t[i, b] * (-2.0 * centres[k, i])
-            value = max(dot + centre_norms[k] + x_norm[b], 0.0)
+            value = _larger(dot + centre_norms[k] + x_norm[b], 0.0)
             if scratch[b] < value:
                 value = scratch[b]
                 k = newest
@@ -167,7 +169,7 @@ def _walk_kmeans_lanes(arguments, worker):
         count = lane_count[lane]
         potential = lane_potential[lane]
         for first in range(start, stop, block):
-            n_block = min(block, stop - first)
+            n_block = _smaller(block, stop - first)
             _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
             _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
                            closest, x_norm, best, label, scratch)
@@ -180,7 +182,7 @@ def _walk_kmeans_lanes(arguments, worker):
                               seeding, scratch)
                 total = 0.0
                 for b in range(n_block):
-                    total += w_block[b] * min(best[b], scratch[b])
+                    total += w_block[b] * _smaller(best[b], scratch[b])
                 potential[1 + t] += total
             if out_labels.shape[0] > 0:
                 for b in range(n_block):
@@ -265,7 +267,7 @@ def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, 
     running = base
     t = 0
     for first in range(start, stop, block):
-        n_block = min(block, stop - first)
+        n_block = _smaller(block, stop - first)
         _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
         _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding, closest,
                        x_norm, best, label, scratch)
