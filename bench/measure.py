@@ -202,28 +202,52 @@ def dgemm_gflops(n=4096, rounds=3):
     return 2 * n**3 / np.median(times) / 1e9
 
 
-def exp_rate(n=1 << 24, rounds=3):
+def exp_rate(n=1 << 24, rounds=3, block=4096):
     """Exponentials per second of fastgmm's vectorised exp on all numba
     threads: the floor for workloads where exp dominates (W1, W4), which
-    need N * K of them per EM iteration."""
+    need N * K of them per EM iteration.
+
+    Each thread exps its own ``block`` of values (32 KiB in and out, in
+    cache) over and over, as the E-step does a block of log-densities: a
+    stream of n values from memory would time the memory, not the exp
+    (16 bytes per exp at 1 Gexp/s is 16 GB/s).
+
+    Parameters
+    ----------
+    n : int
+        Exponentials per round, over all threads.
+    rounds : int
+    block : int
+        Values per thread.
+
+    Returns
+    -------
+    rate : float
+        Median over the rounds.
+    """
     from numba import njit, prange
 
     from fastgmm.kernels._common import _exp
 
     @njit(parallel=True, fastmath={"contract"})
-    def exps(values, out):
-        for i in prange(values.shape[0]):
-            out[i] = _exp(values[i])
+    def exps(values, out, repeats):
+        for thread in prange(values.shape[0]):
+            thread_values, thread_out = values[thread], out[thread]
+            for _ in range(repeats):
+                for i in range(thread_values.shape[0]):
+                    thread_out[i] = _exp(thread_values[i])
 
-    values = -np.random.default_rng(0).random(n) * 30.0
+    n_threads = numba.get_num_threads()
+    values = -np.random.default_rng(0).random((n_threads, block)) * 30.0
     out = np.empty_like(values)
-    exps(values, out)
+    repeats = max(1, n // (n_threads * block))
+    exps(values, out, 1)
     times = []
     for _ in range(rounds):
         start = time.perf_counter()
-        exps(values, out)
+        exps(values, out, repeats)
         times.append(time.perf_counter() - start)
-    return n / float(np.median(times))
+    return repeats * values.size / float(np.median(times))
 
 
 def _host_cpu_name():

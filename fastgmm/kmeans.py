@@ -20,8 +20,8 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
-from .kernels._common import _lane_bounds, lane_count
-from .kernels.kmeans import _first_centre, _seeding_search, kmeans_buffers, kmeans_pass
+from .kernels._common import lane_count
+from .kernels.kmeans import _first_centre, kmeans_buffers, kmeans_pass
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
 # (O(K^2 d) per point in all, vectorised); beyond it a 2-byte index is kept.
@@ -48,7 +48,7 @@ def _block_size(n_features):
 
 
 def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_INDEX,
-         candidates=None, out_labels=_NO_LABELS):
+         candidates=None, out_labels=_NO_LABELS, search=None):
     n_lanes, block = _lanes(X, centres.shape[0])
     if candidates is None:
         candidates = np.empty((0, X.shape[1]))
@@ -66,7 +66,7 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
         kmeans_pass(
             X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
             n_centres, seeding, closest, candidates, out_labels, lanes,
-            kmeans_buffers(n_workers, n_features, block), n_workers,
+            kmeans_buffers(n_workers, n_features, block), n_workers, search,
         )
     return lanes[:4]
 
@@ -76,28 +76,22 @@ def _centred_row(X, index, mean):
 
 
 def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential, targets):
-    """numpy's ``searchsorted(cumsum(w * d), targets)``, lane by lane."""
-    n_samples = X.shape[0]
-    n_lanes, block = _lanes(X, centres.shape[0])
+    """numpy's ``searchsorted(cumsum(w * d), targets)``: each lane searches
+    its own targets, from the potential of the lanes before it."""
+    n_lanes, _ = _lanes(X, centres.shape[0])
     prefix = np.concatenate(([0.0], np.cumsum(lane_potential)))
-    index = np.full(len(targets), n_samples - 1, dtype=np.int64)
     order = np.argsort(targets, kind="stable")
     sorted_targets = np.asarray(targets, dtype=np.float64)[order]
     lane_of = np.searchsorted(prefix[1:], sorted_targets, side="left")
-    buffers = kmeans_buffers(1, X.shape[1], block)
-    centre_norms = np.zeros(centres.shape[0])
-    for lane in np.unique(lane_of):
-        if lane >= n_lanes:
-            continue  # beyond the total by rounding: numpy's clip to the last row
-        chosen = lane_of == lane
-        start, stop = _lane_bounds.py_func(n_samples, n_lanes, lane)
-        lane_targets = np.ascontiguousarray(sorted_targets[chosen])
-        found = _seeding_search(
-            X, _NO_WEIGHTS if sample_weight is None else sample_weight, mean, centres,
-            int(n_centres), closest, start, stop, prefix[lane], lane_targets, buffers,
-            centre_norms, np.empty(len(lane_targets), dtype=np.int64), True,
-        )
-        index[order[chosen]] = found
+    # A target beyond the total (by rounding) is in no lane: numpy's clip to
+    # the last row.
+    first_target = np.searchsorted(lane_of, np.arange(n_lanes + 1), side="left")
+    found = np.full(len(targets), X.shape[0] - 1, dtype=np.int64)
+    search = (sorted_targets, first_target.astype(np.int64), prefix[:-1].copy(), found)
+    _run(X, sample_weight, mean, centres, n_centres, seeding=True, closest=closest,
+         search=search)
+    index = np.empty_like(found)
+    index[order] = found
     return index
 
 

@@ -35,6 +35,11 @@ def _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block):
             xi[b] -= m
 
 
+# kmeans_pass's search when there is none: one type for every pass, so one
+# compiled walker.
+_NO_SEARCH = (np.empty(0), np.empty(0, dtype=np.int64), np.empty(0), np.empty(0, dtype=np.int64))
+
+
 def kmeans_buffers(n_workers, n_features, block):
     """Each worker's block scratch for the k-means kernels, first axis the
     worker: x_t (n_features, block), w_block, x_norm (zero), best, label
@@ -142,15 +147,15 @@ def _walk_kmeans_lanes(arguments, worker):
     arguments : ArgumentsAddress
         Where ``run_walkers`` stored the tuple ``(X, sample_weight, mean,
         centres, n_centres, seeding, closest, candidates, out_labels, lanes,
-        buffers, centre_norms, candidate_norms)``, as ``kmeans_pass``
+        buffers, centre_norms, candidate_norms, search)``, as ``kmeans_pass``
         describes them; the norms (n_clusters,) and (n_trials,) are the
         squared norms of the first ``n_centres`` centres and of the
-        candidates.
+        candidates. With targets in ``search``, a lane only searches them.
     worker : int
         This worker's row of ``buffers``.
     """
     (X, sample_weight, mean, centres, n_centres, seeding, closest, candidates, out_labels,
-     lanes, buffers, centre_norms, candidate_norms) = _load_arguments(arguments)
+     lanes, buffers, centre_norms, candidate_norms, search) = _load_arguments(arguments)
     n_samples, n_features = X.shape
     n_trials = candidates.shape[0]
     lane_sums, lane_weight, lane_count, lane_potential, next_lane = lanes
@@ -159,20 +164,39 @@ def _walk_kmeans_lanes(arguments, worker):
     block = all_x_t.shape[2]
     x_t, w_block, x_norm = all_x_t[worker], all_w_block[worker], all_x_norm[worker]
     best, label, scratch = all_best[worker], all_label[worker], all_scratch[worker]
+    targets, first_target, potential_before, found = search
     # Lanes are claimed one at a time, as in the EM walker (_claim).
     while True:
         lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
         if lane < 0:
             break
+        # The lane's targets to search, targets[t:last], reached at found[t:last].
+        searching = targets.shape[0] > 0
+        t, last, running = 0, 0, 0.0
+        if searching:
+            t, last = first_target[lane], first_target[lane + 1]
+            for i in range(t, last):
+                found[i] = stop - 1
+            running = potential_before[lane]
         sums = lane_sums[lane]
         weight = lane_weight[lane]
         count = lane_count[lane]
         potential = lane_potential[lane]
         for first in range(start, stop, block):
+            if searching and t == last:
+                break
             n_block = _smaller(block, stop - first)
             _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
             _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
                            closest, x_norm, best, label, scratch)
+            if searching:
+                # numpy's searchsorted on the cumulative sum of w d(x).
+                for b in range(n_block):
+                    running += w_block[b] * best[b]
+                    while t < last and running >= targets[t]:
+                        found[t] = first + b
+                        t += 1
+                continue
             for b in range(n_block):
                 potential[0] += w_block[b] * best[b]
             for t in range(n_trials):
@@ -199,7 +223,7 @@ def _walk_kmeans_lanes(arguments, worker):
 
 
 def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, candidates,
-                out_labels, lanes, buffers, n_workers):
+                out_labels, lanes, buffers, n_workers, search=None):
     """One parallel pass of k-means over X (centred by ``mean`` on load).
 
     Parameters
@@ -233,52 +257,23 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
     n_workers : int
         Parallel iterations that claim lanes: the thread count, at most
         the number of lanes.
+    search : tuple of arrays or None
+        k-means++'s search for its candidates, instead of the pass above:
+        sorted targets (n_targets,); first_target (n_lanes + 1,) int64, the
+        lane's targets are ``targets[first_target[lane]:first_target[lane +
+        1]]``; potential_before (n_lanes,), the sum of w d(x) over the
+        earlier lanes; and found (n_targets,) int64, filled with the row
+        where the running sum of w d(x) first reaches each target, the
+        lane's last row if it does not. ``seeding`` must be True.
     """
     # The squared norms of the centres and the candidates, which the walkers read.
     norms = (_row_norms(centres, int(n_centres), np.zeros(centres.shape[0])),
              _row_norms(candidates, candidates.shape[0], np.zeros(candidates.shape[0])))
+    if search is None:
+        search = _NO_SEARCH
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
-            out_labels, lanes, buffers) + norms
+            out_labels, lanes, buffers) + norms + (search,)
     run_walkers(_walk_kmeans_lanes, args, n_workers)
-
-
-@njit(**ENTRY_JIT_OPTIONS)
-def _seeding_search(X, sample_weight, mean, centres, n_centres, closest, start, stop, base,
-                    targets, buffers, centre_norms, index, seeding):
-    """Indices where the running sum of w d(x), started at ``base`` at row
-    ``start``, first reaches each of the sorted ``targets`` (numpy's
-    searchsorted on the cumulative sum); ``stop - 1`` for targets not reached.
-
-    ``seeding`` must be True. It is an argument, not a literal, so that this
-    shares the k-means pass's compiled ``_closest_block``. ``buffers`` are
-    one worker's (``kmeans_buffers`` with one worker), ``centre_norms`` of
-    shape (n_clusters,) scratch.
-
-    Returns
-    -------
-    index : ndarray of shape (n_targets,) int64
-        The caller's ``index``, filled with ``stop - 1`` first.
-    """
-    index[:] = stop - 1
-    centre_norms = _row_norms(centres, n_centres, centre_norms)
-    x_t, w_block, x_norm = buffers[0][0], buffers[1][0], buffers[2][0]
-    best, label, scratch = buffers[3][0], buffers[4][0], buffers[5][0]
-    block = x_t.shape[1]
-    running = base
-    t = 0
-    for first in range(start, stop, block):
-        n_block = _smaller(block, stop - first)
-        _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
-        _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding, closest,
-                       x_norm, best, label, scratch)
-        for b in range(n_block):
-            running += w_block[b] * best[b]
-            while t < targets.shape[0] and running >= targets[t]:
-                index[t] = first + b
-                t += 1
-        if t == targets.shape[0]:
-            break
-    return index
 
 
 @njit(**ENTRY_JIT_OPTIONS)
