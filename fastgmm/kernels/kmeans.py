@@ -60,14 +60,16 @@ def kmeans_buffers(n_workers, n_features, block):
     )
 
 
-@njit(**ENTRY_JIT_OPTIONS)
-def _row_norms(rows, count, norms):
-    """norms[k] = ||rows[k]||^2 for k < count; norms has rows.shape[0] entries."""
-    for k in range(count):
-        total = 0.0
-        for i in range(rows.shape[1]):
-            total += rows[k, i] * rows[k, i]
-        norms[k] = total
+def _row_norms(rows, count):
+    """||rows[k]||^2 for k < count, zero for the other rows, as
+    scikit-learn's ``row_norms(squared=True)`` computes them (einsum).
+
+    Returns
+    -------
+    norms : ndarray of shape (rows.shape[0],) float64
+    """
+    norms = np.zeros(rows.shape[0])
+    norms[:count] = np.einsum("ij,ij->i", rows[:count], rows[:count])
     return norms
 
 
@@ -267,8 +269,7 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
         lane's last row if it does not. ``seeding`` must be True.
     """
     # The squared norms of the centres and the candidates, which the walkers read.
-    norms = (_row_norms(centres, int(n_centres), np.zeros(centres.shape[0])),
-             _row_norms(candidates, candidates.shape[0], np.zeros(candidates.shape[0])))
+    norms = (_row_norms(centres, int(n_centres)), _row_norms(candidates, candidates.shape[0]))
     if search is None:
         search = _NO_SEARCH
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
