@@ -106,15 +106,24 @@ def run(mode, log=print):
                 log(f"memory {workload.label} {init_params}: +{memory['growth'] / 2**20:.1f} MiB "
                     f"over {memory['data'] / 2**20:.1f} MiB of data")
     compile_types = ("full",) if mode == "smoke" else ("full", "tied", "diag", "spherical")
+    # Several rounds: on a shared host one cold compile varies by +-20%.
+    compile_rounds = 1 if mode == "smoke" else 3
     for covariance_type in compile_types:
-        # A new empty numba cache per type: each cold figure is one type alone.
-        with tempfile.TemporaryDirectory() as cache:
-            cold = measure.compile_seconds(covariance_type, cache_dir=cache)
-            warm = measure.compile_seconds(covariance_type, cache_dir=cache)
-        results["compile"].append(dict(covariance_type=covariance_type, cold_seconds=cold[0],
-                                       warm_seconds=warm[0], import_seconds=warm[1]))
-        log(f"compile ({covariance_type}): cold cache {cold[0]:.2f} s, warm cache {warm[0]:.2f} s, "
-            f"import {warm[1]:.2f} s")
+        cold, warm = [], []
+        for _ in range(compile_rounds):
+            # A new empty numba cache per round and type: each cold figure
+            # is one type alone.
+            with tempfile.TemporaryDirectory() as cache:
+                cold.append(measure.compile_seconds(covariance_type, cache_dir=cache))
+                warm.append(measure.compile_seconds(covariance_type, cache_dir=cache))
+        cold_seconds = [c[0] for c in cold]
+        results["compile"].append(dict(
+            covariance_type=covariance_type, cold_seconds=float(np.median(cold_seconds)),
+            cold_range=[min(cold_seconds), max(cold_seconds)],
+            warm_seconds=float(np.median([w[0] for w in warm])),
+            import_seconds=float(np.median([w[1] for w in warm]))))
+        log(f"compile ({covariance_type}): cold cache {', '.join(f'{c:.2f}' for c in cold_seconds)} s, "
+            f"warm cache {results['compile'][-1]['warm_seconds']:.2f} s")
     return results
 
 
@@ -407,11 +416,14 @@ def render(results, out_dir):
                          f"{row['growth'] / 2**20:.1f} | {100 * row['growth'] / row['data']:.1f}% |")
     lines += ["", "Compile: seconds the first fit and predict in a fresh process spend beyond "
               "the second (kmeans init, so the k-means kernels are included), with a new empty "
-              "numba cache (cold) and with the cache it filled (warm):", "",
-              "| covariance type | cold cache s | warm cache s | import s |", "|---|---|---|---|"]
+              "numba cache (cold) and with the cache it filled (warm); medians over the rounds, "
+              "each with a new cache, and the range of the cold rounds:", "",
+              "| covariance type | cold cache s | cold range s | warm cache s | import s |",
+              "|---|---|---|---|---|"]
     compiles = results["compile"]
     for c in [compiles] if isinstance(compiles, dict) else compiles:  # older JSON: one dict
-        lines.append(f"| {c['covariance_type']} | {c['cold_seconds']:.2f} | "
+        low, high = c.get("cold_range", [c["cold_seconds"]] * 2)
+        lines.append(f"| {c['covariance_type']} | {c['cold_seconds']:.2f} | {low:.2f}-{high:.2f} | "
                      f"{c['warm_seconds']:.2f} | {c['import_seconds']:.2f} |")
     lines.append("")
     for key, title in (("speedup", "Speedup"), ("gflops", "GFLOP/s against the dgemm peak"),

@@ -21,7 +21,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
 from .kernels._common import lane_count
-from .kernels.kmeans import _first_centre, kmeans_buffers, kmeans_pass
+from .kernels.kmeans import kmeans_buffers, kmeans_pass
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
 # (O(K^2 d) per point in all, vectorised); beyond it a 2-byte index is kept.
@@ -69,6 +69,49 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
             kmeans_buffers(n_workers, n_features, block), n_workers, search,
         )
     return lanes[:4]
+
+
+# Rows per chunk of the first seed's cumulative sums: 64 KiB in float64.
+_CDF_CHUNK = 1 << 13
+
+
+def _first_centre(sample_weight, total, uniform, n_samples, float32_weights):
+    """numpy's legacy ``choice(n_samples, p=sample_weight / total)`` for one
+    uniform draw, without an array of n_samples: the first row whose
+    normalised cumulative p exceeds ``uniform``.
+
+    As numpy does, p is formed in the weights' dtype (float32 when
+    scikit-learn's weights are float32) and summed in float64 in row order;
+    each chunk's sum continues from the one before it, so the sums are
+    numpy's to the bit.
+    """
+    def chunks():
+        for start in range(0, n_samples, _CDF_CHUNK):
+            stop = min(start + _CDF_CHUNK, n_samples)
+            if sample_weight.shape[0] == 0:
+                weights = np.ones(stop - start)
+            else:
+                weights = sample_weight[start:stop]
+            if float32_weights:
+                p = weights.astype(np.float32) / np.float32(total)
+            else:
+                p = weights.astype(np.float64) / total
+            yield start, p.astype(np.float64)
+
+    def running_sums(carry, p):
+        return np.add.accumulate(np.concatenate(([carry], p)))[1:]
+
+    cdf_last = 0.0
+    for _, p in chunks():
+        cdf_last = running_sums(cdf_last, p)[-1]
+    carry = 0.0
+    for start, p in chunks():
+        cdf = running_sums(carry, p)
+        above = cdf / cdf_last > uniform
+        if above.any():
+            return start + int(np.argmax(above))
+        carry = cdf[-1]
+    return n_samples - 1
 
 
 def _centred_row(X, index, mean):

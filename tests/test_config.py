@@ -97,7 +97,7 @@ def test_kernels_without_python_wrapper_are_called_only_from_kernels():
     # addresses (_common._compiled_walker).
     assert {"_load_block", "_normalise_block", "_walk_lanes", "_walk_kmeans_lanes",
             "_exp", "_log"} <= wrapperless
-    assert {"kmeans_pass", "_first_centre"} <= named
+    assert {"kmeans_pass", "_threads_for", "lane_count"} <= named
     assert named & wrapperless == set(), named & wrapperless
 
 

@@ -521,3 +521,23 @@ NEAREST_SEED_INDEX = MEMORY_SAMPLES * 2  # k-means++'s uint16 per sample, K > 8
 def test_peak_memory_is_far_below_one_column(large_X, call, limit):
     peak = traced_peak(lambda: call(large_X))
     assert peak < limit, f"peak {peak} bytes, limit {limit:.0f}"
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True], ids=["unweighted", "weighted"])
+def test_first_seed_is_numpys_choice_across_chunks(dtype, weighted):
+    # k-means++'s first seed is numpy's legacy choice(n, p=w / w.sum()),
+    # which scikit-learn calls with w in X's dtype; fastgmm sums p in chunks.
+    n_samples = 3 * fastgmm_kmeans._CDF_CHUNK + 5
+    rng = np.random.default_rng(7)
+    weights = rng.uniform(0.1, 3.0, size=n_samples).astype(dtype) if weighted else None
+    p = (np.ones(n_samples, dtype=dtype) if weights is None else weights)
+    p = p / p.sum(dtype=dtype) if weighted else p / dtype(n_samples)
+    for seed in range(40):
+        expected = np.random.RandomState(seed).choice(n_samples, p=p)
+        uniform = np.random.RandomState(seed).random_sample()
+        total = float(dtype(n_samples)) if weights is None else float(weights.sum(dtype=dtype))
+        got = fastgmm_kmeans._first_centre(
+            np.empty(0) if weights is None else weights, total, uniform, n_samples,
+            dtype == np.float32)
+        assert got == expected, seed

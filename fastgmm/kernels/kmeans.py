@@ -12,7 +12,7 @@ max(-2 x.c + ||c||^2 + ||x||^2, 0).
 import numpy as np
 from numba import njit
 
-from .._config import ENTRY_JIT_OPTIONS, JIT_OPTIONS
+from .._config import JIT_OPTIONS
 from ._common import (
     _choose,
     _claim_lane,
@@ -275,30 +275,3 @@ def kmeans_pass(X, sample_weight, mean, centres, n_centres, seeding, closest, ca
     args = (X, sample_weight, mean, centres, int(n_centres), bool(seeding), closest, candidates,
             out_labels, lanes, buffers) + norms + (search,)
     run_walkers(_walk_kmeans_lanes, args, n_workers)
-
-
-@njit(**ENTRY_JIT_OPTIONS)
-def _first_centre(sample_weight, total, uniform, n_samples, float32_weights):
-    """numpy's legacy ``choice(n_samples, p=sample_weight / total)`` for one
-    uniform draw: the first row whose normalised cumulative p exceeds it.
-
-    The cumulative sum runs in float64 in row order, as numpy's does, and
-    p is rounded to float32 first when scikit-learn's weights are float32.
-    """
-    cdf_last = 0.0
-    for n in range(n_samples):
-        cdf_last += _probability(sample_weight, total, n, float32_weights)
-    cdf = 0.0
-    for n in range(n_samples):
-        cdf += _probability(sample_weight, total, n, float32_weights)
-        if cdf / cdf_last > uniform:
-            return n
-    return n_samples - 1
-
-
-@njit(**JIT_OPTIONS)
-def _probability(sample_weight, total, n, float32_weights):
-    w = 1.0 if sample_weight.shape[0] == 0 else sample_weight[n]
-    if float32_weights:
-        return np.float64(np.float32(w) / np.float32(total))
-    return w / total
