@@ -172,12 +172,13 @@ def _walk_kmeans_lanes(arguments, worker):
         lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
         if lane < 0:
             break
-        # The lane's targets to search, targets[t:last], reached at found[t:last].
+        # The lane's targets still to reach, targets[target:last], and where
+        # each is reached, found[target:last].
         searching = targets.shape[0] > 0
-        t, last, running = 0, 0, 0.0
+        target, last, running = 0, 0, 0.0
         if searching:
-            t, last = first_target[lane], first_target[lane + 1]
-            for i in range(t, last):
+            target, last = first_target[lane], first_target[lane + 1]
+            for i in range(target, last):
                 found[i] = stop - 1
             running = potential_before[lane]
         sums = lane_sums[lane]
@@ -185,7 +186,7 @@ def _walk_kmeans_lanes(arguments, worker):
         count = lane_count[lane]
         potential = lane_potential[lane]
         for first in range(start, stop, block):
-            if searching and t == last:
+            if searching and target == last:
                 break
             n_block = _smaller(block, stop - first)
             _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
@@ -195,9 +196,9 @@ def _walk_kmeans_lanes(arguments, worker):
                 # numpy's searchsorted on the cumulative sum of w d(x).
                 for b in range(n_block):
                     running += w_block[b] * best[b]
-                    while t < last and running >= targets[t]:
-                        found[t] = first + b
-                        t += 1
+                    while target < last and running >= targets[target]:
+                        found[target] = first + b
+                        target += 1
                 continue
             for b in range(n_block):
                 potential[0] += w_block[b] * best[b]
