@@ -437,8 +437,8 @@ _COMPILED_WALKERS = {}
 
 def _compiled_walker(walker, args):
     """Address of ``walker`` compiled for ``(ArgumentsAddress(typeof(args)),
-    worker)``, for ``_call_walker``, and the layout in which ``run_walkers``
-    stores ``args`` for it.
+    worker)``, for ``_call_walker``, and the bytes ``run_walkers`` needs to
+    store ``args``.
 
     The parallel driver calls a walker, which does all the work of one
     thread, through this address. numba links every function that a prange
