@@ -460,39 +460,3 @@ def test_larger_and_smaller_are_pythons_max_and_min(a, b):
     for got, expected in ((larger, max(a, b)), (smaller, min(a, b))):
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.signbit(got) == np.signbit(expected)
-
-
-@njit
-def _read_back(arguments, worker):
-    """A walker that copies what it reads from its stored arguments into
-    its first argument."""
-    (out, flag, count, small, scale, (matrix, strided, indices)) = _common._load_arguments(arguments)
-    out[0] = flag
-    out[1] = count
-    out[2] = small
-    out[3] = scale
-    out[4] = matrix.sum()
-    out[5] = matrix.shape[0] * 100 + matrix.shape[1]
-    out[6] = strided.sum()
-    out[7] = strided.shape[0]
-    out[8] = indices[-1]
-    out[9] = worker
-
-
-def test_stored_arguments_read_back_in_the_walker():
-    # run_walkers lays the tuple out in Python (ArgumentLayout); the walker
-    # reads it as numba's compiled code holds it. Every kind of field, with
-    # padding between them (a 1-byte bool, a float32 before 8-byte fields)
-    # and a non-contiguous view.
-    from numba import types
-
-    base = np.arange(40.0).reshape(8, 5)
-    strided = base[::3, 1]
-    out = np.zeros(10)
-    args = (out, True, np.int64(-7), np.float32(0.25), -1.5,
-            (base, strided, np.arange(6, dtype=np.int32)))
-    _common.run_walkers(_read_back, args, 1)
-    expected = [1, -7, 0.25, -1.5, base.sum(), 805, strided.sum(), len(strided), 5, 0]
-    np.testing.assert_array_equal(out, expected)
-    with pytest.raises(TypeError, match="cannot take a unicode"):
-        _common.ArgumentLayout(types.Tuple((types.float64[:], types.unicode_type)))

@@ -4,9 +4,7 @@ The buffers of a block are laid out feature-major, ``(n_features, block)``, so
 that every inner loop runs over contiguous points and vectorises.
 """
 
-import ctypes
 import math
-import struct
 
 import numba
 import numpy as np
@@ -459,146 +457,20 @@ def _compiled_walker(walker, args):
     Returns
     -------
     address : int
-    layout : ArgumentLayout
-        How to store ``args`` where the walker reads them.
+    n_bytes : int
     """
     # The key of numba's own dispatch (layout, dtype and writeability of
     # each array): 1 us, against 400 us for numba.typeof of the EM arguments.
     key = walker, compute_fingerprint(args)
     compiled_walker = _COMPILED_WALKERS.get(key)
     if compiled_walker is None:
-        arguments_type = numba.typeof(args)
-        signature = (ArgumentsAddress(arguments_type), types.int64)
+        signature = (ArgumentsAddress(numba.typeof(args)), types.int64)
         walker.compile(signature)
         compiled = walker.overloads[signature]
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        compiled_walker = _COMPILED_WALKERS[key] = address, ArgumentLayout(arguments_type)
+        n_bytes = _store_arguments(args, np.empty(0, dtype=np.uint8))
+        compiled_walker = _COMPILED_WALKERS[key] = address, n_bytes
     return compiled_walker
-
-
-# Where empty arrays point: their data is never read, but stays a valid address.
-_EMPTY_DATA = np.zeros(1)
-
-
-def _data_address(array):
-    """The address of ``array``'s first element.
-
-    ctypes reads it from the buffer protocol in 0.4 us where
-    ``__array_interface__`` takes 1.7 us (a pass stores about 30 arrays);
-    that works for writable, C-contiguous, non-empty arrays, which are most
-    of them.
-    """
-    if array.size == 0:
-        array = _EMPTY_DATA
-    try:
-        return ctypes.addressof(ctypes.c_char.from_buffer(array))
-    except (TypeError, ValueError, BufferError):  # read-only or not C-contiguous
-        return array.__array_interface__["data"][0]
-
-
-class ArgumentLayout:
-    """Where each field of a tuple of numba type ``arguments_type`` lies in
-    memory as numba's compiled code holds it, and how to store a tuple there
-    from Python.
-
-    ``run_walkers`` stores a walker's arguments with it, and the walker reads
-    them with ``_load_arguments``. A numba function that stored them would
-    be compiled for each tuple type, about 0.5 s of a cold first fit each.
-
-    A tuple is an LLVM struct of its items; an array is numba's array struct
-    (meminfo, parent, nitems, itemsize, data, shape, strides); scalars are
-    themselves, a boolean one byte. Each field is aligned to its size, as
-    LLVM lays out structs on x86-64 and AArch64. The arrays are stored with
-    a null meminfo and parent, so numba's reference counting leaves them
-    alone: the caller keeps them alive.
-
-    Parameters
-    ----------
-    arguments_type : numba.types.BaseTuple
-    """
-
-    _ARRAY_FIELDS = ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides")
-
-    def __init__(self, arguments_type):
-        from numba.core.datamodel import default_manager
-        from numba.core.registry import cpu_target
-
-        self.arguments_type = arguments_type
-        self._format = []
-        self._offset = 0
-        self._add(arguments_type, default_manager)
-        self.struct = struct.Struct("=" + "".join(self._format))
-        context = cpu_target.target_context
-        expected = context.get_abi_sizeof(context.get_value_type(arguments_type))
-        if self.struct.size != expected:
-            raise TypeError(f"cannot store a {arguments_type}: {self.struct.size} bytes "
-                            f"laid out, numba's struct has {expected}")
-
-    def _align(self, alignment):
-        padding = -self._offset % alignment
-        if padding:
-            self._format.append(f"{padding}x")
-            self._offset += padding
-
-    def _field(self, code):
-        size = struct.calcsize("=" + code)
-        self._align(size)
-        self._format.append(code)
-        self._offset += size
-
-    def _add(self, numba_type, data_models):
-        if isinstance(numba_type, types.Array):
-            if data_models.lookup(numba_type)._fields != self._ARRAY_FIELDS:
-                raise TypeError(f"numba's array struct is not {self._ARRAY_FIELDS}")
-            for code in "QQqqQ" + "q" * (2 * numba_type.ndim):
-                self._field(code)
-        elif isinstance(numba_type, types.BaseTuple):
-            alignment = self._alignment(numba_type)
-            self._align(alignment)
-            for item in numba_type:
-                self._add(item, data_models)
-            self._align(alignment)
-        else:
-            self._field(self._scalar_code(numba_type))
-
-    @staticmethod
-    def _scalar_code(numba_type):
-        if isinstance(numba_type, types.Boolean):
-            return "?"
-        if isinstance(numba_type, types.Integer):
-            code = {8: "b", 16: "h", 32: "i", 64: "q"}[numba_type.bitwidth]
-            return code if numba_type.signed else code.upper()
-        if isinstance(numba_type, types.Float):
-            return {32: "f", 64: "d"}[numba_type.bitwidth]
-        raise TypeError(f"a walker cannot take a {numba_type}")
-
-    @classmethod
-    def _alignment(cls, numba_type):
-        if isinstance(numba_type, types.Array):
-            return 8
-        if isinstance(numba_type, types.BaseTuple):
-            return max((cls._alignment(item) for item in numba_type), default=1)
-        return struct.calcsize("=" + cls._scalar_code(numba_type))
-
-    def store(self, args, buffer):
-        """Store the tuple ``args`` (of this layout's type) at the start of
-        ``buffer``, a writable uint8 array of at least ``self.struct.size``
-        bytes."""
-        values = []
-        self._flatten(args, values)
-        self.struct.pack_into(buffer, 0, *values)
-
-    @classmethod
-    def _flatten(cls, value, values):
-        if isinstance(value, np.ndarray):
-            values += (0, 0, value.size, value.itemsize, _data_address(value))
-            values += value.shape
-            values += value.strides
-        elif isinstance(value, tuple):
-            for item in value:
-                cls._flatten(item, values)
-        else:
-            values.append(value)
 
 
 class ArgumentsAddress(types.Type):
@@ -627,11 +499,53 @@ class _ArgumentsAddressModel(models.PrimitiveModel):
 _ANY_ARGUMENTS = ArgumentsAddress(types.UniTuple(types.int64, 0))
 
 
+def _unowned(context, builder, numba_type, value):
+    """``value`` with the owner (meminfo) and parent of each of its arrays,
+    nested tuples included, set to null: views that numba's reference
+    counting leaves alone. The meminfos of arrays passed in from Python
+    live only as long as the call that received them."""
+    if isinstance(numba_type, types.Array):
+        array = context.make_array(numba_type)(context, builder, value)
+        array.meminfo = cgutils.get_null_value(array.meminfo.type)
+        array.parent = cgutils.get_null_value(array.parent.type)
+        return array._getvalue()
+    if isinstance(numba_type, types.BaseTuple):
+        for i, item_type in enumerate(numba_type):
+            item = _unowned(context, builder, item_type, builder.extract_value(value, i))
+            value = builder.insert_value(value, item, i)
+    return value
+
+
+@intrinsic
+def _store_tuple(typingctx, args, buffer):
+    """Store the tuple ``args`` into ``buffer`` (uint8) if it is long enough,
+    its arrays without owners (``_unowned``); return the bytes it needs."""
+    if not (isinstance(args, types.BaseTuple) and isinstance(buffer, types.Array)
+            and buffer.dtype == types.uint8):
+        return None
+
+    def codegen(context, builder, sig, llargs):
+        tuple_type = context.get_value_type(args)
+        size = ir.Constant(ir.IntType(64), context.get_abi_sizeof(tuple_type))
+        array = context.make_array(buffer)(context, builder, llargs[1])
+        with builder.if_then(builder.icmp_signed(">=", array.nitems, size)):
+            builder.store(_unowned(context, builder, args, llargs[0]),
+                          builder.bitcast(array.data, tuple_type.as_pointer()))
+        return size
+
+    return types.int64(args, buffer), codegen
+
+
+@njit(**ENTRY_JIT_OPTIONS)
+def _store_arguments(args, buffer):
+    """``_store_tuple`` from Python: one small compile per argument type."""
+    return _store_tuple(args, buffer)
+
+
 @intrinsic
 def _load_arguments(typingctx, arguments):
     """The tuple at ``arguments`` (``run_walkers``). Its arrays have no
-    owners (``ArgumentLayout``): the caller of ``run_walkers`` keeps them
-    alive."""
+    owners (``_unowned``): the caller of ``run_walkers`` keeps them alive."""
     if not isinstance(arguments, ArgumentsAddress):
         return None
 
@@ -692,9 +606,9 @@ def run_walkers(walker, args, n_workers):
         until the walkers are done.
     n_workers : int
     """
-    address, layout = _compiled_walker(walker, args)
-    buffer = np.empty(layout.struct.size, dtype=np.uint8)
-    layout.store(args, buffer)
+    address, n_bytes = _compiled_walker(walker, args)
+    buffer = np.empty(n_bytes, dtype=np.uint8)
+    _store_arguments(args, buffer)
     _run_workers(address, buffer.ctypes.data, n_workers)
 
 
