@@ -130,7 +130,7 @@ def _search(X, sample_weight, mean, centres, n_centres, closest, lane_potential,
     # the last row.
     first_target = np.searchsorted(lane_of, np.arange(n_lanes + 1), side="left")
     found = np.full(len(targets), X.shape[0] - 1, dtype=np.int64)
-    search = (sorted_targets, first_target.astype(np.int64), prefix[:-1].copy(), found)
+    search = (sorted_targets, first_target.astype(np.int64, copy=False), prefix[:-1].copy(), found)
     _run(X, sample_weight, mean, centres, n_centres, seeding=True, closest=closest,
          search=search)
     index = np.empty_like(found)

@@ -412,21 +412,15 @@ def _exp_in_dtype_for_type(x):
 
 
 @njit(**JIT_OPTIONS)
-def _lane_bounds(n_samples, n_lanes, lane):
-    """First and one-past-last point of a lane; int64 so N > 2**31 works."""
-    start = (np.int64(n_samples) * lane) // n_lanes
-    stop = (np.int64(n_samples) * (lane + 1)) // n_lanes
-    return start, stop
-
-
-@njit(**JIT_OPTIONS)
 def _claim_lane(next_lane, n_samples, n_lanes):
-    """The next unwalked lane and its bounds (``_claim``); lane -1 when
-    every lane has been claimed."""
+    """The next unwalked lane and its first and one-past-last point
+    (``_claim``); lane -1 when every lane has been claimed. The bounds are
+    int64, so that N > 2**31 works."""
     lane = _claim(next_lane)
     if lane >= n_lanes:
         return -1, 0, 0
-    start, stop = _lane_bounds(n_samples, n_lanes, lane)
+    start = (np.int64(n_samples) * lane) // n_lanes
+    stop = (np.int64(n_samples) * (lane + 1)) // n_lanes
     return lane, start, stop
 
 
