@@ -306,9 +306,9 @@ UNIT_COVARIANCES = {
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_negligible_responsibilities_change_no_statistic(covariance_type):
-    """A fit's statistics leave out responsibilities below exp(-40) of a
-    point's largest (kernels.negligible_log_ratio), and log p(x) exps below
-    exp(-460); predict_proba keeps them all.
+    """A fit's statistics and log-likelihood leave out responsibilities
+    below exp(-40) of a point's largest (kernels.negligible_log_ratio);
+    predict_proba keeps them all, and score_samples every exp above exp(-460).
 
     Two unit Gaussians 30 apart: r_1 / r_0 = exp(30 x - 450), so the points
     with x in [-9, 13.6] have responsibilities from 4e-18 down to subnormal
@@ -325,7 +325,7 @@ def test_negligible_responsibilities_change_no_statistic(covariance_type):
     band = (X[:, 0] > -8.0) & (X[:, 0] < 0.0)
     np.testing.assert_allclose(resp[band, 1] / resp[band, 0], np.exp(30.0 * X[band, 0] - 450.0),
                                rtol=1e-9)
-    # Without per-point responsibilities asked, log p(x) keeps its bits.
+    # score_samples' log p(x) keeps its bits without predict_proba's pass.
     fit_log_norm = kernels.estimate(X, covariance_type, weights, means, chol, log_norm=True)[1]
     np.testing.assert_array_equal(fit_log_norm, log_norm)
     stats = SuffStats.from_kernel(
@@ -341,10 +341,10 @@ def test_negligible_responsibilities_change_no_statistic(covariance_type):
 
 @pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
 def test_float32_work_leaves_out_only_exps_that_change_nothing(covariance_type):
-    """float32 work: a fit's log p(x) leaves out exps below exp(-87)
-    (EXP_FLOOR_32, about float32's smallest normal number) and its
-    statistics responsibilities below exp(-20); predict_proba keeps them all,
-    subnormal ones included, and log p(x) keeps its bits.
+    """float32 work: a fit's statistics and log-likelihood leave out
+    responsibilities below exp(-20); predict_proba keeps them all, subnormal
+    ones included, and score_samples every exp above exp(-87) (EXP_FLOOR_32,
+    about float32's smallest normal number), so log p(x) keeps its bits.
 
     The points of test_negligible_responsibilities_change_no_statistic:
     r_1 / r_0 = exp(30 x - 450), float32-subnormal for x in [11.6, 12.1].
@@ -377,6 +377,60 @@ def test_float32_work_leaves_out_only_exps_that_change_nothing(covariance_type):
                                                   covariance_type, None, eps)
     for ours, theirs in zip(fast, slow):
         np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+@njit(cache=True)
+def _normalise(log_rho, n_block, w_block, log_floor):
+    """_normalise_block on a copy, with its own scratch."""
+    work = log_rho.copy()
+    log_norm = np.zeros(w_block.shape[0])
+    rows = np.zeros((3, log_rho.shape[1]), dtype=log_rho.dtype)
+    listed = np.zeros(w_block.shape[0], dtype=np.int64)
+    total = _common._normalise_block(work, n_block, w_block, log_norm, rows, log_floor, listed)
+    return work, log_norm, total
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("floor", ["negligible", "exact", "all"])
+def test_normalise_block_takes_sparse_rows_exps_bit_for_bit(dtype, floor):
+    """Rows whose entries are mostly below the floor take their exps packed
+    (``_normalise_block``): every bit is that of the same block taken one
+    point at a time, where no row has a whole vector, and matches numpy's
+    exp and log."""
+    rng = np.random.default_rng(5)
+    n_components, n_block = 9, 250  # not a whole number of vectors
+    log_floor = {"negligible": kernels.negligible_log_ratio(dtype),
+                 "exact": kernels.exact_log_ratio(dtype), "all": -np.inf}[floor]
+    log_rho = np.full((n_components, n_block + 6), np.nan, dtype=dtype)
+    # Dense rows, sparse rows (a few entries near the top, the rest far
+    # below the floor or between it and the top), and an empty row.
+    log_rho[:3, :n_block] = rng.normal(scale=3.0, size=(3, n_block))
+    for k in range(3, 8):
+        row = rng.uniform(-700.0, -30.0, n_block) if k % 2 else np.full(n_block, -1e4)
+        near = rng.choice(n_block, size=k + 2, replace=False)
+        row[near] = rng.normal(size=near.size)
+        log_rho[k, :n_block] = row
+    log_rho[8, :n_block] = -np.inf
+    w_block = rng.uniform(0.5, 2.0, n_block)
+    resp, log_norm, total = _normalise(log_rho, n_block, w_block, log_floor)
+    for b in range(n_block):
+        column = np.ascontiguousarray(log_rho[:, b:b + 1])
+        one_resp, one_norm, one_total = _normalise(column, 1, w_block[b:b + 1], log_floor)
+        np.testing.assert_array_equal(resp[:, b], one_resp[:, 0])
+        assert log_norm[b] == one_norm[0]
+        assert one_total == w_block[b] * one_norm[0]
+    np.testing.assert_allclose(total, np.dot(w_block, log_norm), rtol=1e-14)
+    # numpy: exps of the entries at or above the floor, in float64.
+    exact = log_rho[:, :n_block].astype(np.float64)
+    shifted = exact - exact.max(axis=0)
+    exps = np.where(shifted >= log_floor, np.exp(shifted), 0.0)
+    np.testing.assert_allclose(log_norm, exact.max(axis=0) + np.log(exps.sum(axis=0)),
+                               rtol=1e-6 if dtype == np.float32 else 1e-15)
+    # float32 rounds the smallest responsibilities to its subnormal grid.
+    np.testing.assert_allclose(resp[:, :n_block], w_block * exps / exps.sum(axis=0),
+                               rtol=1e-5 if dtype == np.float32 else 4e-16,
+                               atol=2 * np.finfo(dtype).smallest_subnormal)
+    assert np.all(resp[8, :n_block] == 0.0)
 
 
 def test_zero_weight_component_gives_zero_responsibility():

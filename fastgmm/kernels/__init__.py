@@ -55,6 +55,7 @@ from ._common import (  # noqa: E402
     TIED,
     BLOCK,
     BLOCK_STRIDE,
+    exact_log_ratio,
     lane_count,
     negligible_log_ratio,
     padded_features,
@@ -212,8 +213,8 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         x_t (n_workers, padded, stride) in X's dtype, diff and (padded + 1
         rows) y in the compute dtype (``prec``'s), all zero; log_rho
         (n_workers, n_components, stride) in the compute dtype, two float64
-        rows and an int64 row (n_workers, block), and two rows in the
-        compute dtype (n_workers, 2, stride); the pending columns (n_workers, n_components',
+        rows and an int64 row (n_workers, block), and three rows in the
+        compute dtype (n_workers, 3, stride); the pending columns (n_workers, n_components',
         padded + 1, n_pending) in the compute dtype, zero, and their counts
         (n_workers, n_components') int64, zero, with n_components' = 0 when
         ``n_pending`` is 0.
@@ -242,12 +243,23 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         np.empty((n_workers, n_components, stride), dtype=prec.dtype),
         np.empty((n_workers, block)),
         np.empty((n_workers, block)),
-        np.empty((n_workers, 2, stride), dtype=prec.dtype),
+        np.empty((n_workers, 3, stride), dtype=prec.dtype),
         np.empty((n_workers, block), dtype=np.int64),
         np.zeros((n_workers, pending_components, padded + 1, n_pending), dtype=prec.dtype),
         np.zeros((n_workers, pending_components), dtype=np.int64),
     )
     return lanes, scratch
+
+
+def _log_floor(dtype, out_resp, out_log_norm):
+    """The pass's ``log_floor``: predict_proba returns every responsibility,
+    however small, score_samples every log p(x) to its last bit, and a fit
+    leaves out what cannot change its statistics."""
+    if out_resp is not None:
+        return -np.inf
+    if out_log_norm is not None:
+        return exact_log_ratio(dtype)
+    return negligible_log_ratio(dtype)
 
 
 def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, statistics=True,
@@ -275,8 +287,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
             no_out if out_resp is None else out_resp,
             no_out.ravel() if out_log_norm is None else out_log_norm,
             _NO_INDEX if out_labels is None else out_labels,
-            # predict_proba returns every responsibility, however small.
-            -np.inf if out_resp is not None else negligible_log_ratio(prec.dtype),
+            _log_floor(prec.dtype, out_resp, out_log_norm),
         )
         run_walkers(_walk_lanes, args, n_workers)
     return lanes[:7]

@@ -197,6 +197,91 @@ def _choose(typingctx, condition, a, b):
     return a(condition, a, b), codegen
 
 
+# Bytes of one AVX2 register: the run of a row that ``_any_shifted_at_least``
+# tests at once.
+VECTOR_BYTES = 32
+
+
+def _is_float_vector_source(array):
+    return (isinstance(array, types.Array) and array.ndim == 1 and array.layout == "C"
+            and array.dtype in (types.float64, types.float32))
+
+
+@intrinsic
+def _vector_lanes(typingctx, array):
+    """Values of ``array``'s dtype in ``VECTOR_BYTES``: 4 float64 or 8
+    float32, a constant that LLVM sees."""
+    if not (isinstance(array, types.Array) and array.dtype in (types.float64, types.float32)):
+        return None
+    lanes = VECTOR_BYTES * 8 // array.dtype.bitwidth
+
+    def codegen(context, builder, sig, args):
+        return context.get_constant(types.intp, lanes)
+
+    return types.intp(array), codegen
+
+
+def _load_vector(context, builder, array_type, array, start):
+    """The ``_vector_lanes`` values of a C-contiguous 1-D float array from
+    ``start`` on, as one LLVM vector."""
+    lanes = VECTOR_BYTES * 8 // array_type.dtype.bitwidth
+    vector = ir.VectorType(context.get_value_type(array_type.dtype), lanes)
+    data = context.make_array(array_type)(context, builder, array).data
+    pointer = builder.bitcast(builder.gep(data, [start]), vector.as_pointer())
+    return builder.load(pointer, align=array_type.dtype.bitwidth // 8)
+
+
+def _any_lane(builder, mask):
+    """Whether any lane of a vector of booleans is true: one test of the
+    mask (AVX2: vmovmskpd)."""
+    lanes = mask.type.count
+    bits = builder.bitcast(mask, ir.IntType(lanes))
+    return builder.icmp_unsigned("!=", bits, ir.Constant(ir.IntType(lanes), 0))
+
+
+@intrinsic
+def _any_shifted_at_least(typingctx, values, offsets, start, bound):
+    """Whether ``values[j] - offsets[j] >= bound`` for any j in ``start,
+    start + _vector_lanes(values)``, which the caller keeps within both
+    arrays.
+
+    One vector load of each, a subtraction, a compare and one test of the
+    mask. A loop over the lanes would reduce them one at a time; with an
+    ``if`` on its result LLVM also kept the lanes scalar.
+    """
+    if not (_is_float_vector_source(values) and _is_float_vector_source(offsets)
+            and offsets.dtype == values.dtype and bound == values.dtype
+            and isinstance(start, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        shifted = builder.fsub(_load_vector(context, builder, sig.args[0], args[0], args[2]),
+                               _load_vector(context, builder, sig.args[1], args[1], args[2]))
+        vector_bounds = ir.Constant(shifted.type, ir.Undefined)
+        for lane in range(shifted.type.count):
+            vector_bounds = builder.insert_element(vector_bounds, args[3],
+                                                   ir.Constant(ir.IntType(32), lane))
+        return _any_lane(builder, builder.fcmp_ordered(">=", shifted, vector_bounds))
+
+    return types.boolean(values, offsets, start, bound), codegen
+
+
+@intrinsic
+def _any_nonzero(typingctx, values, start):
+    """Whether ``values[j] != 0`` for any j in ``start, start +
+    _vector_lanes(values)``, which the caller keeps within the array (NaN
+    counts as nonzero, as with ``!=``)."""
+    if not (_is_float_vector_source(values) and isinstance(start, types.Integer)):
+        return None
+
+    def codegen(context, builder, sig, args):
+        vector = _load_vector(context, builder, sig.args[0], args[0], args[1])
+        zeros = ir.Constant(vector.type, None)
+        return _any_lane(builder, builder.fcmp_unordered("!=", vector, zeros))
+
+    return types.boolean(values, start), codegen
+
+
 @intrinsic
 def _bits_of_float(typingctx, value):
     """The bits of a float64 as an int64."""
@@ -645,41 +730,43 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
 
 
 # Exps of log rho more than 460 below a point's largest (e^-460 ~ 1e-200)
-# add nothing to its sum of exps, whose largest term is 1, and kept as
-# responsibilities their products with x - mu would go subnormal, which is
-# slow (W5 diag: 4% of responsibilities were subnormal, and the pass took
-# 125 ms with them against 88 ms without, 1 thread). float32 work: e^-87 ~
-# 1.6e-38, just above float32's smallest normal number.
+# add nothing to its sum of exps, whose largest term is 1, and taking them
+# would go subnormal, which is slow (W5 diag: 4% of responsibilities were
+# subnormal, and the pass took 125 ms with them against 88 ms without, 1
+# thread). float32 work: e^-87 ~ 1.6e-38, just above float32's smallest
+# normal number.
 EXP_FLOOR = -460.0
 EXP_FLOOR_32 = -87.0
 
 
-def _exp_floor(values):
-    """``EXP_FLOOR`` for float64 ``values``, ``EXP_FLOOR_32`` for float32."""
+def exact_log_ratio(dtype):
+    """log of the ratio to a point's largest responsibility below which an
+    exp cannot move log p(x)'s last bit: ``EXP_FLOOR`` (float32 work:
+    ``EXP_FLOOR_32``). score_samples leaves out only these.
 
-
-@overload(_exp_floor, jit_options=JIT_OPTIONS)
-def _exp_floor_for_type(values):
-    if values.dtype == types.float32:
-        floor = np.float32(EXP_FLOOR_32)
-        return lambda values: floor
-    return lambda values: EXP_FLOOR
+    Parameters
+    ----------
+    dtype : numpy dtype
+        The compute dtype.
+    """
+    return EXP_FLOOR_32 if np.dtype(dtype) == np.float32 else EXP_FLOOR
 
 
 def negligible_log_ratio(dtype):
     """log of the ratio to a point's largest responsibility below which a
-    fit's E-step leaves a responsibility out of the statistics.
+    fit's E-step leaves a responsibility out of the statistics and out of the
+    log-likelihood.
 
     float64: exp(-40) ~ 4e-18, below half an ulp of the largest (2^-53 ~
     1.1e-16): each such term is absorbed, unchanged, when added to a sum that
     holds its point's largest responsibility, and N_k, S1_k and S2_k move by
-    at most that fraction of each point's weight. float32 work: exp(-20) ~
-    2e-9, against float32's 6e-8. log p(x) keeps every exp above
-    ``EXP_FLOOR`` (float32: ``EXP_FLOOR_32``), so it keeps its bits. Where components overlap in their
-    far tails, most responsibilities are such terms (W4, K = 64: 88% of them
-    are above e^-460, 2.3% above e^-40), and the statistics then skip them
-    (``_gather_support``). predict_proba keeps every
-    responsibility (a ratio of -inf).
+    at most that fraction of each point's weight; log p(x) by at most K
+    times it (W4, K = 64: 2.7e-16). float32 work: exp(-20) ~ 2e-9, against
+    float32's 6e-8. Where components are well separated, most entries are
+    such terms (W4: 98%; W2: 94%), and the fit takes no exp for them
+    (``_normalise_block``) and gathers no point for them
+    (``_gather_support``). score_samples keeps every exp above
+    ``exact_log_ratio``, and predict_proba every one (a ratio of -inf).
 
     Parameters
     ----------
@@ -689,24 +776,36 @@ def negligible_log_ratio(dtype):
     return -20.0 if np.dtype(dtype) == np.float32 else -40.0
 
 
+# Vector-wide runs of a row that _normalise_block tests before it decides
+# that the row is dense (more than half of them hold an exp to take).
+DENSE_PROBE = 8
+
+
 @njit(**JIT_OPTIONS)
-def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
+def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, listed):
     """Turn ``log_rho`` (components x points) into weighted responsibilities
     ``w_b r_bk``, in place, and write log p(x_b) into ``log_norm``.
 
     Eq. (4)-(5) of docs/derivation.md: log p(x) = logsumexp_k log rho_k and
     r_k = exp(log rho_k - log p(x)). One exp per entry: the exps shifted by the
     row maximum are kept and divided by their sum. Entries more than
-    ``-log_floor`` below their point's maximum become 0 (see
-    ``negligible_log_ratio``; -inf keeps all); log p(x) sums every exp above
-    ``EXP_FLOOR`` (or all, with -inf).
+    ``-log_floor`` below their point's maximum become 0 and leave log p(x)
+    (``negligible_log_ratio``, ``exact_log_ratio``; -inf keeps all).
+
+    Where components are well separated, most entries are below the floor
+    (W4, K = 64: 98%; W2: 94%), and whole vectors of them are (W4: 91%).
+    A row with few vectors that hold an exp takes its exps only there: it
+    lists them (``_any_shifted_at_least``), packs them, exps the packed
+    values in one vectorised loop, and scatters them back. Each entry gets
+    the same operations either way, so every bit is the same.
 
     The maxima, exps and sums are in log_rho's dtype, the compute dtype:
     float32 work takes its exps from ``_exp32``, at twice the vector width
     of float64. log p(x) is formed and summed in float64.
 
     log_rho : (n_components, block); w_block, log_norm : (block,) float64;
-    rows : (2, block) scratch in log_rho's dtype.
+    rows : (3, block) scratch in log_rho's dtype; listed : (block,) int64
+    scratch.
 
     Returns
     -------
@@ -714,7 +813,7 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
         sum_b w_b log p(x_b) over the block.
     """
     n_components = log_rho.shape[0]
-    peak, norm = rows[0], rows[1]
+    peak, norm, packed = rows[0], rows[1], rows[2]
     zero = log_rho.dtype.type(0)
     for b in range(n_block):
         peak[b] = -np.inf
@@ -728,20 +827,61 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor):
         if peak[b] == -np.inf:
             peak[b] = zero
     # In log_rho's dtype, so that float32 loops stay float32.
-    keep_floor = log_rho.dtype.type(log_floor)
-    exp_floor = log_rho.dtype.type(_smaller(log_floor, np.float64(_exp_floor(log_rho))))
+    floor = log_rho.dtype.type(log_floor)
+    lanes = _vector_lanes(log_rho)
+    n_runs = n_block // lanes
+    probe = _smaller(DENSE_PROBE, n_runs)
     for k in range(n_components):
         row = log_rho[k]
+        # The runs with an entry at or above the floor, listed without branches.
+        n_listed = 0
+        for run in range(probe):
+            listed[n_listed] = run
+            n_listed += _any_shifted_at_least(row, peak, run * lanes, floor)
+        dense = 2 * n_listed > probe
+        if not dense:
+            for run in range(probe, n_runs):
+                listed[n_listed] = run
+                n_listed += _any_shifted_at_least(row, peak, run * lanes, floor)
+            dense = 2 * n_listed > n_runs
+        if dense:
+            for b in range(n_block):
+                shifted = row[b] - peak[b]
+                # Clamped first, so the exp itself never goes subnormal. Under
+                # ``if shifted >= floor`` LLVM would drop the clamp as
+                # redundant, then compute the exp for every entry when it
+                # vectorised the loop: subnormal arithmetic, which took W5
+                # tied's normalisation from 53 to 92 ms per 1e6 points (1 thread).
+                e = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
+                row[b] = e
+                norm[b] += e
+            continue
+        # The listed runs, then the points after the last whole run.
+        n_packed = 0
+        for i in range(n_listed):
+            first = listed[i] * lanes
+            for j in range(lanes):
+                packed[n_packed + j] = row[first + j] - peak[first + j]
+            n_packed += lanes
+        for b in range(n_runs * lanes, n_block):
+            packed[n_packed] = row[b] - peak[b]
+            n_packed += 1
+        for i in range(n_packed):
+            shifted = packed[i]
+            packed[i] = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
         for b in range(n_block):
-            shifted = row[b] - peak[b]
-            # Clamped first, so the exp itself never goes subnormal. Under
-            # ``if shifted >= exp_floor`` LLVM would drop the clamp as
-            # redundant, then compute the exp for every entry when it
-            # vectorised the loop: subnormal arithmetic, which took W5 tied's
-            # normalisation from 53 to 92 ms per 1e6 points (1 thread).
-            e = _choose(shifted >= exp_floor, _exp_in_dtype(_larger(shifted, exp_floor)), zero)
-            row[b] = e if shifted >= keep_floor else zero
-            norm[b] += e
+            row[b] = zero
+        n_packed = 0
+        for i in range(n_listed):
+            first = listed[i] * lanes
+            for j in range(lanes):
+                row[first + j] = packed[n_packed + j]
+                norm[first + j] += packed[n_packed + j]
+            n_packed += lanes
+        for b in range(n_runs * lanes, n_block):
+            row[b] = packed[n_packed]
+            norm[b] += packed[n_packed]
+            n_packed += 1
     # Selects, and the sum in a loop of its own: with branches, this loop
     # ran one point at a time (W1, d = 2, K = 8, 1 thread: 3.9 against 1.4
     # cycles per entry).
@@ -882,7 +1022,8 @@ def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
     the full kernels skip them. (Diag's O(d) sums gain nothing from it: the
     gather costs as much as they do; measured on W5 diag.) The used points'
     indices are collected without branches into ``index`` (int64 scratch,
-    block long). x - centre is formed in float64 and rounded once to the
+    block long), skipping vectors of zeros whole (``_any_nonzero``; W4:
+    91% of them). x - centre is formed in float64 and rounded once to the
     columns' dtype.
 
     Returns
@@ -891,7 +1032,14 @@ def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
         Columns written.
     """
     n_used = 0
-    for b in range(n_block):
+    lanes = _vector_lanes(r)
+    n_whole = n_block // lanes * lanes
+    for first in range(0, n_whole, lanes):
+        if _any_nonzero(r, first):
+            for b in range(first, first + lanes):
+                index[n_used] = b
+                n_used += 1 if r[b] != 0.0 else 0
+    for b in range(n_whole, n_block):
         index[n_used] = b
         n_used += 1 if r[b] != 0.0 else 0
     for s in range(n_used):

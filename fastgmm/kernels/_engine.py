@@ -184,7 +184,7 @@ def _walk_lanes(arguments, worker):
             Each worker's block buffers, first axis the worker: x_t (padded x
             stride) in X's dtype, so that X's values are exact in it; diff
             (padded x stride), y (padded + 1 x stride), log_rho (components x
-            stride) and norm (2 x stride) in the compute dtype, stride >=
+            stride) and norm (3 x stride) in the compute dtype, stride >=
             block; w_block and log_norm (block) float64, whose length is the
             block; index (block) int64; pending (n_components',
             padded + 1, n_pending) in the compute dtype and pending_count
@@ -257,7 +257,7 @@ def _walk_lanes(arguments, worker):
                 if not normalise:
                     continue
                 log_likelihood += _normalise_block(
-                    log_rho, n_block, w_block, log_norm, rows, log_floor
+                    log_rho, n_block, w_block, log_norm, rows, log_floor, index
                 )
                 if want_norm:
                     for b in range(n_block):
