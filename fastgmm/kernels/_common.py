@@ -207,13 +207,18 @@ def _is_float_vector_source(array):
             and array.dtype in (types.float64, types.float32))
 
 
+def _lanes_of(dtype):
+    """Values of a numba float type in ``VECTOR_BYTES``: 4 float64 or 8 float32."""
+    return VECTOR_BYTES * 8 // dtype.bitwidth
+
+
 @intrinsic
 def _vector_lanes(typingctx, array):
-    """Values of ``array``'s dtype in ``VECTOR_BYTES``: 4 float64 or 8
-    float32, a constant that LLVM sees."""
+    """Values of ``array``'s dtype in ``VECTOR_BYTES`` (``_lanes_of``), a
+    constant that LLVM sees."""
     if not (isinstance(array, types.Array) and array.dtype in (types.float64, types.float32)):
         return None
-    lanes = VECTOR_BYTES * 8 // array.dtype.bitwidth
+    lanes = _lanes_of(array.dtype)
 
     def codegen(context, builder, sig, args):
         return context.get_constant(types.intp, lanes)
@@ -225,7 +230,7 @@ def _load_vector(context, builder, array_type, array, start, lanes=None):
     """``lanes`` values (default ``_vector_lanes``) of a C-contiguous 1-D
     float array from ``start`` on, as one LLVM vector."""
     if lanes is None:
-        lanes = VECTOR_BYTES * 8 // array_type.dtype.bitwidth
+        lanes = _lanes_of(array_type.dtype)
     vector = ir.VectorType(context.get_value_type(array_type.dtype), lanes)
     data = context.make_array(array_type)(context, builder, array).data
     pointer = builder.bitcast(builder.gep(data, [start]), vector.as_pointer())
@@ -852,14 +857,14 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, liste
                 listed[n_listed] = run
                 n_listed += _any_shifted_at_least(row, peak, run * lanes, floor)
             dense = 2 * n_listed > n_runs
+        # Both paths below clamp before the exp, so that it never goes
+        # subnormal. Under ``if shifted >= floor`` LLVM would drop the clamp
+        # as redundant, then compute the exp for every entry when it
+        # vectorised the loop: subnormal arithmetic, which took W5 tied's
+        # normalisation from 53 to 92 ms per 1e6 points (1 thread).
         if dense:
             for b in range(n_block):
                 shifted = row[b] - peak[b]
-                # Clamped first, so the exp itself never goes subnormal. Under
-                # ``if shifted >= floor`` LLVM would drop the clamp as
-                # redundant, then compute the exp for every entry when it
-                # vectorised the loop: subnormal arithmetic, which took W5
-                # tied's normalisation from 53 to 92 ms per 1e6 points (1 thread).
                 e = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
                 row[b] = e
                 norm[b] += e
@@ -1031,8 +1036,8 @@ def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
     gather costs as much as they do; measured on W5 diag.) The used points'
     indices are collected without branches into ``index`` (int64 scratch,
     block long), skipping runs of ``GATHER_RUN`` zeros whole
-    (``_any_nonzero``; W4: 91% of them). x - centre is formed in float64 and rounded once to the
-    columns' dtype.
+    (``_any_nonzero``; W4: 91% of them). x - centre is formed in float64 and
+    rounded once to the columns' dtype.
 
     Returns
     -------
