@@ -14,8 +14,10 @@ from numba.core.cpu_options import ParallelOptions
 FASTMATH_FLAGS = {"nsz", "arcp", "contract", "reassoc"}
 
 # Options of the kernels Python calls. error_model="numpy" drops Python's
-# ZeroDivisionError checks from the inner loops.
-ENTRY_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS)
+# ZeroDivisionError checks from the inner loops. Python calls them through
+# their CPython wrappers; their C wrappers would never be used.
+ENTRY_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=FASTMATH_FLAGS,
+                         no_cfunc_wrapper=True)
 
 # Kernels that only other kernels call. numba would otherwise compile, and
 # optimise at O3, a Python and a C wrapper for each of them, never used.

@@ -145,6 +145,41 @@ def test_parallel_drivers_are_cacheable():
     assert len(lookups) == 4 and min(lookups) > 0, lookups
 
 
+_LITERAL_SCRIPT = """
+import warnings
+import numpy as np
+from numba import types
+from numba.core.registry import CPUDispatcher
+from fastgmm import GaussianMixture
+from fastgmm.kernels import _common, _engine, diag, full, kmeans, spherical, tied
+X = np.random.default_rng(0).normal(size=(600, 5))
+warnings.simplefilter("ignore")
+GaussianMixture(3, covariance_type="full", random_state=0).fit(X).predict(X)
+for module in (_common, _engine, diag, full, kmeans, spherical, tied):
+    for name, value in vars(module).items():
+        if isinstance(value, CPUDispatcher) and value.__module__ == module.__name__:
+            plain = [tuple(map(types.unliteral, signature)) for signature in value.overloads]
+            if len(set(plain)) < len(plain):
+                print(name, *value.overloads)
+"""
+
+
+def test_no_kernel_compiles_twice_for_a_literal():
+    # numba types a constant argument as a literal and compiles a
+    # specialisation for it: _gather_support, called with a literal offset 0
+    # in one place and a variable one in another, compiled twice, 0.5 s of a
+    # cold first fit. Compiled in a fresh cache, so that every callee is
+    # compiled (a walker loaded from the cache loads its callees' code with it).
+    import os
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-c", _LITERAL_SCRIPT], capture_output=True,
+                             text=True, check=True,
+                             env=dict(os.environ, NUMBA_CACHE_DIR=cache)).stdout
+    assert out == "", out
+
+
 def test_parallel_loops_only_call_their_walkers():
     # numba compiles, in each of the four libraries it builds for a prange
     # loop, everything the loop calls. So the parallel driver's loop only
