@@ -433,6 +433,47 @@ def test_normalise_block_takes_sparse_rows_exps_bit_for_bit(dtype, floor):
     assert np.all(resp[8, :n_block] == 0.0)
 
 
+@njit(cache=True)
+def _gather(x_t, n_block, centre, r, n_columns, offset):
+    """_gather_support into fresh columns filled with NaN, with its own scratch."""
+    columns = np.full((centre.shape[0], n_columns), np.nan, dtype=r.dtype)
+    r_columns = np.full(n_columns, np.nan, dtype=r.dtype)
+    index = np.zeros(r.shape[0], dtype=np.int64)
+    n_used = _common._gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset)
+    return n_used, columns, r_columns
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_block", [256, 250, 3])
+def test_gather_support_matches_numpy(dtype, n_block):
+    """``_gather_support`` appends the points with nonzero r (NaN included,
+    as ``!=`` counts it), in order, centred in float64 and rounded once to
+    the compute dtype, after ``offset`` columns, and writes nothing else:
+    every run mask of 4 points occurs, and the tail past the last whole run."""
+    rng = np.random.default_rng(8)
+    n_features, offset = 5, 7
+    r = np.zeros(BLOCK_STRIDE, dtype=dtype)
+    # Runs of 4 through all 16 masks, then random sparse points.
+    masks = np.arange(64) % 16
+    used = ((masks[:, None] >> np.arange(4)) & 1).astype(bool).ravel()
+    used[::37] = rng.random(used[::37].size) < 0.5
+    r[:256][used] = rng.uniform(0.1, 1.0, used.sum())
+    r[100] = np.nan
+    r[n_block:] = 1.0  # past the block: never read
+    x_t = (rng.normal(size=(n_features, BLOCK_STRIDE)) * 1e3).astype(dtype)
+    centre = rng.normal(size=n_features) * 1e3
+    n_columns = offset + BLOCK_STRIDE
+    n_used, columns, r_columns = _gather(x_t, n_block, centre, r, n_columns, offset)
+    points = np.flatnonzero(r[:n_block] != 0.0)
+    assert n_used == points.size
+    np.testing.assert_array_equal(r_columns[offset:offset + n_used], r[points])
+    expected = (x_t[:, points].astype(np.float64) - centre[:, None]).astype(dtype)
+    np.testing.assert_array_equal(columns[:, offset:offset + n_used], expected)
+    assert np.isnan(columns[:, :offset]).all() and np.isnan(r_columns[:offset]).all()
+    assert np.isnan(columns[:, offset + n_used:]).all()
+    assert np.isnan(r_columns[offset + n_used:]).all()
+
+
 def test_zero_weight_component_gives_zero_responsibility():
     X, _, weights, means, _, chol = make_problem(7, "full", np.float64, False, n_samples=200)
     weights = weights.copy()
