@@ -171,11 +171,14 @@ def _lanes_for(X, covariance_type, n_components):
     return s2_shape, lane_count(n_samples, n_components, per_lane), BLOCK
 
 
-# Bytes of each worker's pending columns (``full._accumulate_full_block``),
-# so that the columns gathered since a component's last flush are still in
-# this machine's 1 MiB L2 when they are summed. W2 statistics, 1 thread:
-# 36.5-37.6 ms with 512 KiB, 38.4-38.6 with 256 KiB, 40.8-47.5 with 128 KiB.
-PENDING_BYTES = 256 << 10
+# Bytes of each worker's pending columns (``full._accumulate_full_block``).
+# Each flush sums a component's columns in tiles whose setup and reduction
+# cost the same for 16 columns as for 256: W3 (d = 64, K = 32) got only 16
+# columns from 256 KiB, and one pass, 2 threads, took 1.21x as long in
+# float32 (1.05x in float64) as with the 112 (48) columns of 1 MiB. W2 and
+# W4 gain nothing from more (0.96-1.04x, interleaved). At most 1 MiB per
+# worker, or 16 columns of every component.
+PENDING_BYTES = 1 << 20
 
 
 def _pending_columns(driver_code, n_components, s2_shape, dtype, block):
