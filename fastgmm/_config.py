@@ -20,8 +20,8 @@ ENTRY_JIT_OPTIONS = dict(cache=True, nogil=True, error_model="numpy", fastmath=F
                          no_cfunc_wrapper=True)
 
 # Kernels that only other kernels call. numba would otherwise compile, and
-# optimise at O3, a Python and a C wrapper for each of them, never used.
-JIT_OPTIONS = dict(ENTRY_JIT_OPTIONS, no_cpython_wrapper=True, no_cfunc_wrapper=True)
+# optimise at O3, a Python wrapper for each of them, never used.
+JIT_OPTIONS = dict(ENTRY_JIT_OPTIONS, no_cpython_wrapper=True)
 
 # Parallel drivers: only the explicit prange loop runs in parallel. numba
 # would otherwise turn each np.zeros or np.full of the lane accumulators into

@@ -6,8 +6,10 @@ output computed during a fit, and no (n_samples, n_components) array or copy
 of X allocated by a fit, whatever the init.
 """
 
+import os
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 
 import numba
@@ -170,9 +172,6 @@ def test_no_kernel_compiles_twice_for_a_literal():
     # in one place and a variable one in another, compiled twice, 0.5 s of a
     # cold first fit. Compiled in a fresh cache, so that every callee is
     # compiled (a walker loaded from the cache loads its callees' code with it).
-    import os
-    import tempfile
-
     with tempfile.TemporaryDirectory() as cache:
         out = subprocess.run([sys.executable, "-c", _LITERAL_SCRIPT], capture_output=True,
                              text=True, check=True,

@@ -1069,8 +1069,9 @@ def _gather_support(x_t, n_block, centre, r, index, columns, r_columns, offset):
     for first in range(0, n_whole, GATHER_RUN):
         mask = _nonzero_lanes(r, first)
         if mask != 0:
-            # All four indices, the used ones first; the next run's overwrite
-            # the rest. n_used <= first, so they stay below first + 4.
+            # All the run's indices, the used ones first; the next run's
+            # overwrite the rest. n_used <= first, so they stay below
+            # first + GATHER_RUN.
             for j in range(GATHER_RUN):
                 index[n_used + j] = first + _SET_LANES[mask, j]
             n_used += _SET_COUNT[mask]
