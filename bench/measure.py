@@ -205,7 +205,9 @@ def dgemm_gflops(n=4096, rounds=3):
 def exp_rate(n=1 << 24, rounds=3, block=4096):
     """Exponentials per second of fastgmm's vectorised exp on all numba
     threads: the floor for workloads where exp dominates (W1, W4), which
-    need N * K of them per EM iteration.
+    need N * K of them per EM iteration. The exp a fit takes
+    (``_normal_exp_in_dtype``: arguments from its floor, -40, up to 0), the
+    fastest of the kernels' exps.
 
     Each thread exps its own ``block`` of values (32 KiB in and out, in
     cache) over and over, as the E-step does a block of log-densities: a
@@ -227,7 +229,7 @@ def exp_rate(n=1 << 24, rounds=3, block=4096):
     """
     from numba import njit, prange
 
-    from fastgmm.kernels._common import _exp
+    from fastgmm.kernels._common import _normal_exp_in_dtype
 
     @njit(parallel=True, fastmath={"contract"})
     def exps(values, out, repeats):
@@ -235,7 +237,7 @@ def exp_rate(n=1 << 24, rounds=3, block=4096):
             thread_values, thread_out = values[thread], out[thread]
             for _ in range(repeats):
                 for i in range(thread_values.shape[0]):
-                    thread_out[i] = _exp(thread_values[i])
+                    thread_out[i] = _normal_exp_in_dtype(thread_values[i])
 
     n_threads = numba.get_num_threads()
     values = -np.random.default_rng(0).random((n_threads, block)) * 30.0

@@ -3,9 +3,16 @@ the correctly rounded result (float64: numpy's exp and log; float32: float64's
 exp rounded)."""
 
 import numpy as np
+import pytest
 from numba import njit
 
-from fastgmm.kernels._common import _exp_in_dtype, _log
+from fastgmm.kernels._common import (
+    NORMAL_EXP_LOWEST,
+    NORMAL_EXP_LOWEST_32,
+    _exp_in_dtype,
+    _log,
+    _normal_exp_in_dtype,
+)
 
 
 @njit
@@ -20,6 +27,11 @@ def _apply(function, x):
 @njit
 def _exp_of(x):
     return _exp_in_dtype(x)
+
+
+@njit
+def _normal_exp_of(x):
+    return _normal_exp_in_dtype(x)
 
 
 def _exp_array(x):
@@ -86,6 +98,25 @@ def test_exp32_within_one_ulp_of_the_correctly_rounded_result():
 def test_exp32_special_values():
     x = np.array([-np.inf, -1e30, -104.0, -103.98, 88.73, 89.0, 1e30, np.inf], dtype=np.float32)
     np.testing.assert_array_equal(_exp_array(x), correctly_rounded_exp32(x))
+
+
+@pytest.mark.parametrize("dtype, lowest", [(np.float64, NORMAL_EXP_LOWEST),
+                                           (np.float32, NORMAL_EXP_LOWEST_32)])
+def test_normal_exp_is_the_exp_bit_for_bit_over_its_range(dtype, lowest):
+    # The fit's and score_samples' exps (floors -40 and -460, float32 -20
+    # and -87) come from _normal_exp: it must give _exp's every bit, down to
+    # its lowest argument, where one scaling by 2^n still holds.
+    assert np.log(np.finfo(dtype).tiny) < lowest
+    rng = np.random.default_rng(1)
+    x = np.concatenate([
+        rng.uniform(lowest, 0.0, size=400_000),
+        rng.uniform(-40.0, 0.0, size=400_000),
+        np.linspace(lowest, lowest + 2.0, 20_000),
+        np.array([0.0, -0.0, lowest, -np.log(2.0), -1e-300]),
+    ]).astype(dtype)
+    got = _apply(_normal_exp_of, x)
+    assert got.dtype == dtype
+    np.testing.assert_array_equal(got.view(np.uint8), _exp_array(x).view(np.uint8))
 
 
 def test_log_within_one_ulp_over_normal_numbers():

@@ -425,14 +425,39 @@ def _exp(x):
     exp(-inf) = 0 and x > 709.78 gives inf; NaN is never passed (the
     kernels' arguments are log-densities minus their maximum).
     """
-    x = _smaller(_larger(x, -746.0), 710.0)
+    p, n = _exp_reduced(_smaller(_larger(x, -746.0), 710.0))
+    return _times_power_of_two(p, n, 1023, 52)
+
+
+@njit(**EXACT_JIT_OPTIONS)
+def _exp_reduced(x):
+    """p and n with exp(x) = p 2^n, p in [sqrt(2)/2, sqrt(2)], for
+    -746 <= x <= 710 (``_exp``)."""
     shifted = x * _LOG2E + _ROUNDER
     k = shifted - _ROUNDER
     n = _low_int32(shifted)
     s = x - k * _LN2_HI
     s = s - k * _LN2_LO
-    p = (s * s * _estrin11(s, _EXP_COEFFICIENTS) + s) + 1.0
-    return _times_power_of_two(p, n, 1023, 52)
+    return (s * s * _estrin11(s, _EXP_COEFFICIENTS) + s) + 1.0, n
+
+
+# The lowest x whose n in exp(x) = p 2^n keeps 2^n a normal number: n >=
+# -1022 (float64), n >= -126 (float32).
+NORMAL_EXP_LOWEST = -708.0
+NORMAL_EXP_LOWEST_32 = -87.0
+
+
+def _normal_exp(x):
+    """``_exp(x)``, bit for bit, for NORMAL_EXP_LOWEST <= x <= 0: the shifted
+    log-densities of log-sum-exp, clamped at a floor.
+
+    No clamps, and 2^n is one normal number: p 2^n is then rounded once, as
+    ``_times_power_of_two``'s two halves round it. Eight operations fewer per
+    exp; in cache, 1.2x ``_exp``'s rate, and W1's pass 1.08x faster (2
+    threads).
+    """
+    p, n = _exp_reduced(x)
+    return p * _float_with_bits(p, (n + 1023) << 52)
 
 
 _LOG2E_32 = np.float32(_LOG2E)
@@ -459,13 +484,25 @@ def _exp32(x):
     results are right. The float32 E-step's normalisation runs on it at
     about 2.7 times ``_exp``'s rate (3.0 against 1.1 Gexp/s, 1 thread).
     """
-    x = _smaller(_larger(x, _LOWEST_32), _HIGHEST_32)
+    p, n = _exp32_reduced(_smaller(_larger(x, _LOWEST_32), _HIGHEST_32))
+    return _times_power_of_two(p, n, 127, 23)
+
+
+@njit(**EXACT_JIT_OPTIONS)
+def _exp32_reduced(x):
+    """``_exp_reduced`` for float32 x, -104 <= x <= 89 (``_exp32``)."""
     k = np.floor(x * _LOG2E_32 + np.float32(0.5))
     n = np.int32(k)
     s = x - k * _LN2_HI_32
     s = s - k * _LN2_LO_32
-    p = (s * s * _horner(s, _CEPHES_32) + s) + np.float32(1.0)
-    return _times_power_of_two(p, n, 127, 23)
+    return (s * s * _horner(s, _CEPHES_32) + s) + np.float32(1.0), n
+
+
+def _normal_exp32(x):
+    """``_normal_exp`` for float32: ``_exp32(x)``, bit for bit, for
+    NORMAL_EXP_LOWEST_32 <= x <= 0."""
+    p, n = _exp32_reduced(x)
+    return p * _float_with_bits(p, (n + 127) << 23)
 
 
 # fdlibm's e_log.c: minimax coefficients of (log(1+f) - 2s) / s in s^2,
@@ -522,6 +559,16 @@ def _exp_in_dtype_for_type(x):
     if x == types.float32:
         return lambda x: _exp32(x)
     return lambda x: _exp(x)
+
+
+def _normal_exp_in_dtype(x):
+    """``_normal_exp`` in x's dtype (``_normal_exp32`` for float32)."""
+
+
+# Compiled as the overload's implementation: one numba function, not two.
+@overload(_normal_exp_in_dtype, jit_options=EXACT_JIT_OPTIONS)
+def _normal_exp_in_dtype_for_type(x):
+    return _normal_exp32 if x == types.float32 else _normal_exp
 
 
 @njit(**JIT_OPTIONS)
@@ -829,7 +876,9 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, liste
 
     The maxima, exps and sums are in log_rho's dtype, the compute dtype:
     float32 work takes its exps from ``_exp32``, at twice the vector width
-    of float64. log p(x) is formed and summed in float64.
+    of float64. log p(x) is formed and summed in float64. The exps come from
+    ``_normal_exp`` (``_normal_exp32``) unless the floor is below its range
+    (predict_proba's -inf: subnormal responsibilities too).
 
     log_rho : (n_components, block); w_block, log_norm : (block,) float64;
     rows : (3, block) scratch in log_rho's dtype; listed : (block,) int64
@@ -856,6 +905,9 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, liste
             peak[b] = zero
     # In log_rho's dtype, so that float32 loops stay float32.
     floor = log_rho.dtype.type(log_floor)
+    # Every floor but predict_proba's (-inf) keeps the exps normal numbers,
+    # for ``_normal_exp``, which needs no clamps and scales once.
+    normal = floor >= (NORMAL_EXP_LOWEST_32 if log_rho.itemsize == 4 else NORMAL_EXP_LOWEST)
     lanes = _vector_lanes(log_rho)
     n_runs = n_block // lanes
     probe = _smaller(DENSE_PROBE, n_runs)
@@ -876,13 +928,23 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, liste
         # subnormal. Under ``if shifted >= floor`` LLVM would drop the clamp
         # as redundant, then compute the exp for every entry when it
         # vectorised the loop: subnormal arithmetic, which took W5 tied's
-        # normalisation from 53 to 92 ms per 1e6 points (1 thread).
+        # normalisation from 53 to 92 ms per 1e6 points (1 thread). Each
+        # path has a loop per exp: a select between them in one loop would
+        # take both exps.
         if dense:
-            for b in range(n_block):
-                shifted = row[b] - peak[b]
-                e = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
-                row[b] = e
-                norm[b] += e
+            if normal:
+                for b in range(n_block):
+                    shifted = row[b] - peak[b]
+                    e = _choose(shifted >= floor, _normal_exp_in_dtype(_larger(shifted, floor)),
+                                zero)
+                    row[b] = e
+                    norm[b] += e
+            else:
+                for b in range(n_block):
+                    shifted = row[b] - peak[b]
+                    e = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
+                    row[b] = e
+                    norm[b] += e
             continue
         # The listed runs, then the points after the last whole run.
         n_packed = 0
@@ -894,9 +956,15 @@ def _normalise_block(log_rho, n_block, w_block, log_norm, rows, log_floor, liste
         for b in range(n_runs * lanes, n_block):
             packed[n_packed] = row[b] - peak[b]
             n_packed += 1
-        for i in range(n_packed):
-            shifted = packed[i]
-            packed[i] = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
+        if normal:
+            for i in range(n_packed):
+                shifted = packed[i]
+                packed[i] = _choose(shifted >= floor,
+                                    _normal_exp_in_dtype(_larger(shifted, floor)), zero)
+        else:
+            for i in range(n_packed):
+                shifted = packed[i]
+                packed[i] = _choose(shifted >= floor, _exp_in_dtype(_larger(shifted, floor)), zero)
         for b in range(n_block):
             row[b] = zero
         n_packed = 0
