@@ -40,7 +40,39 @@ def test_cached_kernels_are_tied_to_all_kernel_sources():
     sources = sorted(KERNEL_DIR.glob("*.py")) + [KERNEL_DIR.parent / "_config.py"]
     digest = hashlib.sha256(b"".join(p.read_bytes() for p in sources)).hexdigest()
     assert kernels._SOURCE_DIGEST == digest
-    assert (KERNEL_DIR / "__pycache__" / "fastgmm-kernels.sha256").read_text() == digest
+    assert (kernels._kernel_cache_dir() / "fastgmm-kernels.sha256").read_text() == digest
+
+
+def test_stale_kernels_are_dropped_from_numba_cache_dir(tmp_path):
+    # With NUMBA_CACHE_DIR set, numba caches the kernels in a folder of its
+    # own under it: the digest check must look there, where the walkers' own
+    # caches are.
+    import subprocess
+    import sys
+
+    script = (
+        "from fastgmm import kernels\n"
+        "from fastgmm.kernels._engine import _walk_lanes\n"
+        "print(kernels._kernel_cache_dir())\n"
+        "print(_walk_lanes._cache.cache_path)\n"
+    )
+    env = dict(__import__("os").environ, NUMBA_CACHE_DIR=str(tmp_path))
+
+    def run():
+        out = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
+                             text=True, check=True)
+        return [pathlib.Path(line) for line in out.stdout.split()]
+
+    ours, numbas = run()
+    assert ours == numbas and ours.parent == tmp_path
+    stamp = ours / "fastgmm-kernels.sha256"
+    digest = stamp.read_text()
+    stale = ours / "_engine._walk_lanes-145.py311.nbi"
+    stale.write_bytes(b"from an older kernel source")
+    stamp.write_text("an older digest")
+    run()
+    assert not stale.exists()
+    assert stamp.read_text() == digest
 
 
 def test_kernels_without_python_wrapper_are_called_only_from_kernels():

@@ -11,12 +11,34 @@ import pathlib
 import numpy as np
 
 
+def _kernel_cache_dir():
+    """The folder numba caches the kernels in, chosen by numba's own
+    locators: NUMBA_CACHE_DIR's subfolder for this package when it is set,
+    else ``__pycache__`` here, else the user-wide cache. None if numba can
+    cache nowhere.
+
+    Returns
+    -------
+    path : pathlib.Path or None
+    """
+    from numba.core.caching import FunctionCache
+
+    try:
+        # Every kernel file is in this folder, and numba picks the folder by
+        # the source file's folder.
+        return pathlib.Path(FunctionCache(_kernel_cache_dir).cache_path)
+    except RuntimeError:  # no locator: numba does not cache either
+        return None
+
+
 def _drop_stale_cache():
     """Delete numba's cached kernels when any kernel source has changed.
 
     numba checks only the file that defines a cached function, not the files
     of the functions it calls: an edit to ``_common.py`` would otherwise leave
-    the drivers in ``_engine.py`` running stale machine code.
+    the drivers in ``_engine.py`` running stale machine code. Wherever numba
+    keeps the cache (``_kernel_cache_dir``): with NUMBA_CACHE_DIR set, an
+    edited checkout once ran a stale walker.
 
     Returns
     -------
@@ -26,7 +48,9 @@ def _drop_stale_cache():
     here = pathlib.Path(__file__).parent
     sources = sorted(here.glob("*.py")) + [here.parent / "_config.py"]
     digest = hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
-    cache = here / "__pycache__"
+    cache = _kernel_cache_dir()
+    if cache is None:
+        return digest
     stamp = cache / "fastgmm-kernels.sha256"
     try:
         if stamp.read_text() == digest:
@@ -34,7 +58,7 @@ def _drop_stale_cache():
     except OSError:
         pass
     try:
-        cache.mkdir(exist_ok=True)
+        cache.mkdir(parents=True, exist_ok=True)
         for path in list(cache.glob("*.nbi")) + list(cache.glob("*.nbc")):
             path.unlink(missing_ok=True)
         stamp.write_text(digest)
