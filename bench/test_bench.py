@@ -160,5 +160,6 @@ def test_report_smoke(tmp_path):
     text = path.read_text()
     assert "| workload |" in text and "dgemm" in text
     assert "W7 time per point with the sizes' rounds interleaved" in text
+    assert "rounds that time the exp right before the iteration" in text
     assert (tmp_path / "benchmarks_speedup.png").stat().st_size > 1000
     assert (tmp_path / "benchmarks_gflops.png").stat().st_size > 1000
