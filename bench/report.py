@@ -55,7 +55,8 @@ def run(mode, log=print):
         compile=[], command=" ".join(["python -m bench.report"] + sys.argv[1:]))
     log(f"machine: {results['machine']}")
     log(f"dgemm peak: {results['dgemm_gflops']:.1f} GFLOP/s")
-    results["exp_per_second"] = measure.exp_rate(n=1 << 16 if mode == "smoke" else 1 << 24)
+    exp_values = 1 << 16 if mode == "smoke" else 1 << 24
+    results["exp_per_second"] = measure.exp_rate(n=exp_values)
     log(f"vectorised exp, in cache: {results['exp_per_second'] / 1e9:.2f} Gexp/s")
     for workload in _select(mode):
         X, init = make_data(workload)
@@ -90,7 +91,8 @@ def run(mode, log=print):
         if float32:
             row["paired_float64"] = _paired_float64(workload, X, init, rounds, log)
         if workload.name in EXP_FLOOR_WORKLOADS:
-            row["paired_exp_floor"] = _paired_exp_floor(workload, X, init, rounds, log)
+            row["paired_exp_floor"] = _paired_exp_floor(workload, X, init, rounds, exp_values,
+                                                        log)
         results["workloads"].append(row)
         if workload.name == "W2" and workload.covariance_type == "full" and workload.dtype == "float64" \
                 and workload.n_samples == max(w.n_samples for w in _select(mode) if w.name == "W2"):
@@ -138,14 +140,14 @@ def _paired_rounds(rounds):
 EXP_FLOOR_WORKLOADS = ("W1", "W4")
 
 
-def _paired_exp_floor(workload, X, init, rounds, log):
+def _paired_exp_floor(workload, X, init, rounds, exp_values, log):
     """An iteration against its N*K exps, the exp's rate timed right before
     it in each round: the rate taken once at the report's start meets the
     iterations minutes later, after the host's speed has drifted."""
     n_exps = workload.n_samples * workload.n_components
     rates, seconds = [], []
     for _ in range(_paired_rounds(rounds)):
-        rates.append(measure.exp_rate(n=1 << 16 if rounds == 1 else 1 << 24, rounds=1))
+        rates.append(measure.exp_rate(n=exp_values, rounds=1))
         seconds.append(measure.seconds_per_iteration("fastgmm", X, workload, init, rounds=1)[0])
     ratios = np.array(seconds) * np.array(rates) / n_exps
     log(f"{workload.label}: {np.median(ratios):.2f}x its exp floor, paired over {len(ratios)} rounds")
