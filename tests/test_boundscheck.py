@@ -13,7 +13,8 @@ The script calls estep_statistics, resp_statistics, worst_points and estimate
 (all outputs together and each alone) for every covariance type, with and
 without sample weights, on edge shapes: one or two points, one feature, one
 component, more components than points, partial last blocks (of one point,
-and for the mid-size and smallest blocks), and one, two and three lanes.
+and for the mid-size and smallest blocks, also of the longer blocks of full
+passes over at most 3 features), and one, two and three lanes.
 Then GaussianMixture fits with every init, fit_predict, predict,
 predict_proba, score_samples and score.
 """
@@ -55,7 +56,7 @@ SCRIPT = textwrap.dedent(
     from sklearn.exceptions import ConvergenceWarning
 
     from fastgmm import GaussianMixture, kernels
-    from fastgmm.kernels._common import BLOCK, lane_count
+    from fastgmm.kernels._common import BLOCK, NARROW_BLOCK, lane_count
     from fastgmm.reference import compute_precision_cholesky
 
     warnings.simplefilter("ignore", ConvergenceWarning)
@@ -90,10 +91,13 @@ SCRIPT = textwrap.dedent(
     # and partial last blocks (also of a half block), with feature counts that
     # fill the 4 x 4 tiles (8) and that are padded to them (2 -> 4, 9 -> 12,
     # 17 -> 20, 50 -> 52); one, two and three lanes (4095, 4096, 6151 points).
+    # Full passes over at most 3 features take longer blocks (NARROW_BLOCK,
+    # halved for many components: 64 -> 512 points in float64).
     SHAPES = [
         (1, 1, 1), (2, 1, 1), (1, 3, 3), (2, 2, 2), (17, 1, 4),
         (BLOCK + 1, 2, 3), (2 * BLOCK + 5, 9, 2), (BLOCK + 3, 8, 3), (BLOCK + 7, 17, 2),
         (BLOCK + 4, 50, 2), (BLOCK // 2 + 5, 9, 2),
+        (NARROW_BLOCK + 1, 2, 3), (NARROW_BLOCK // 2 + 5, 1, 2), (NARROW_BLOCK // 2 + 3, 3, 64),
         (4095, 3, 2), (4096, 2, 3), (6151, 3, 4),
     ]
     lanes_seen = set()

@@ -189,7 +189,7 @@ def test_full_statistics_with_few_pending_columns(monkeypatch, dtype, n_componen
     left pending at its end."""
     monkeypatch.setattr(kernels, "PENDING_BYTES", 1)
     assert kernels._pending_columns(_common.FULL, n_components, (n_components, 8, 8), dtype,
-                                    kernels.BLOCK) == 16
+                                    _common.BLOCK) == 16
     _check_sparse_statistics("full", dtype, n_components, n_samples=5000)
 
 
@@ -503,6 +503,10 @@ def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, cod
     rng = np.random.default_rng(5)
     weights, means, _, chol = random_parameters(rng, "full", 3, n_features)
     X = (means[rng.integers(3, size=700)] + rng.standard_normal((700, n_features))).astype(dtype)
+    # Both passes in the blocks of the fit's own code (FULL_NARROW's are
+    # longer, ``block_size``): the log-likelihood is summed block by block.
+    block = _common.block_size(kernels.full_code(n_features), 3, np.dtype(dtype).itemsize)
+    monkeypatch.setattr(kernels, "block_size", lambda *args: block)
     expected = kernels.estep_statistics(X, None, "full", weights, means, chol)
     monkeypatch.setattr(kernels, "full_code", lambda n_features: getattr(_common, code))
     forced = kernels.estep_statistics(X, None, "full", weights, means, chol)

@@ -77,8 +77,8 @@ from ._common import (  # noqa: E402
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
-    BLOCK,
-    BLOCK_STRIDE,
+    block_size,
+    block_stride,
     exact_log_ratio,
     lane_count,
     negligible_log_ratio,
@@ -188,11 +188,14 @@ def _kernel_moment_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def _lanes_for(X, covariance_type, n_components):
+def _lanes_for(X, covariance_type, n_components, dtype):
+    # dtype: the compute dtype, prec's.
     n_samples, n_features = X.shape
     s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
     per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
-    return s2_shape, lane_count(n_samples, n_components, per_lane), BLOCK
+    block = block_size(_driver_code(covariance_type, n_features), n_components,
+                       np.dtype(dtype).itemsize)
+    return s2_shape, lane_count(n_samples, n_components, per_lane), block
 
 
 # Bytes of each worker's pending columns (``full._accumulate_full_block``).
@@ -236,7 +239,7 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         worst_log_norm (n_lanes, n_worst) +inf, worst_index (n_lanes,
         n_worst) -1, and the lane counter (1,) int64.
     scratch : tuple
-        Per worker, with stride = block + ``BLOCK_STRIDE`` - ``BLOCK``:
+        Per worker, with stride = ``block_stride(block)``:
         x_t (n_workers, padded, stride) in X's dtype, diff and (padded + 1
         rows) y in the compute dtype (``prec``'s), all zero; log_rho
         (n_workers, n_components, stride) in the compute dtype, two float64
@@ -260,9 +263,9 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         np.full((n_lanes, n_worst), -1, dtype=np.int64),
         np.zeros(1, dtype=np.int64),
     )
-    # Buffers of several rows are ``BLOCK_STRIDE`` columns wide (the kernels
-    # use the first ``block``), so their rows are not 4 KiB apart.
-    stride = block + BLOCK_STRIDE - BLOCK
+    # Buffers of several rows are wider than the block (the kernels use its
+    # first ``block`` columns), so that their rows are not 4 KiB apart.
+    stride = block_stride(block)
     scratch = (
         np.zeros((n_workers, padded, stride), dtype=X.dtype),
         np.zeros((n_workers, padded, stride), dtype=prec.dtype),
@@ -294,7 +297,7 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     # Empty arrays stand for "not asked": the driver skips that job.
     prec, aux, const, shift = prepared
     n_components = shift.shape[0]
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components)
+    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components, prec.dtype)
     if not statistics:
         s2_shape = (0, 0, 0)
     no_rows = np.empty((0, n_components))

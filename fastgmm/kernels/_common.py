@@ -49,12 +49,57 @@ def _covariance_code(marker):
 # function of the threads; a multiple of 16 (``_rounded_block``).
 BLOCK = 256
 
-# Columns of the block buffers that hold several rows: BLOCK + 8, so that
-# their rows are not a multiple of 4 KiB apart (256 float64 are 2 KiB). A
-# load from one row right after a store to another with the same address
-# bits below 4 KiB waits for the store (AVX2, E-step tile with x - mu
-# stored first: 12.8 -> 9.2 cycles per iteration, 1 thread).
-BLOCK_STRIDE = BLOCK + 8
+# Points per block of the full passes over at most 3 features (FULL_NARROW,
+# ``block_size``). Each block costs some fixed work per component and stage
+# (a call, a loop's setup, the statistics' horizontal sums), and these
+# passes do so little per point that it weighs: 1024 points per block beat
+# 256 (W1, d = 2, K = 8, one pass, 41 rounds interleaved with an A/A pair,
+# Zen 4: 1.18x at 1 thread, 1.13x at 2; d = 2, K = 32: 1.17x; d = 3,
+# K = 16: 1.05x). The other passes gained nothing or lost (d = 8, K = 8
+# full: 0.85x; tied, diag, spherical over 2 features: 0.95-1.05x; W3:
+# 0.74x), so they keep BLOCK. Halved while the block's log-densities
+# (components x block) exceed NARROW_BLOCK_BYTES, so that large K stays in
+# the L2 cache.
+NARROW_BLOCK = 1024
+NARROW_BLOCK_BYTES = 256 << 10
+
+
+def block_size(driver_code, n_components, itemsize):
+    """Points per block of a pass (``BLOCK``, ``NARROW_BLOCK``).
+
+    A function of the problem only, never of the threads, so that the
+    statistics' order of summation, and every bit of them, is the same for
+    any thread count.
+
+    Parameters
+    ----------
+    driver_code : int
+        The walker's covariance code (``full.full_code`` for 'full').
+    n_components : int
+    itemsize : int
+        Bytes per value of the compute dtype.
+    """
+    if driver_code != FULL_NARROW:
+        return BLOCK
+    block = NARROW_BLOCK
+    while block > BLOCK and n_components * block * itemsize > NARROW_BLOCK_BYTES:
+        block //= 2
+    return block
+
+
+def block_stride(block):
+    """Columns of the block buffers that hold several rows: the least
+    stride >= block + 8 that is 264 modulo 512, so that for any block their
+    rows are 2112 bytes (float64; float32 1056) from a multiple of 4 KiB
+    apart, as BLOCK + 8 = 264 columns are. A load from one row right after
+    a store to another with the same address bits below 4 KiB waits for the
+    store (AVX2, E-step tile with x - mu stored first: 12.8 -> 9.2 cycles
+    per iteration, 1 thread).
+    """
+    return block + (264 - block) % 512
+
+
+BLOCK_STRIDE = block_stride(BLOCK)
 
 
 def _has_wide_vectors():
@@ -1297,7 +1342,8 @@ def _rounded_block(n_block):
     coefficients in registers across the vector loop, which then spilled
     five of its 16 coefficients per iteration (float32). The extra columns
     of a short last block are computed from stale buffer columns and never
-    read: every block buffer has ``BLOCK`` columns, a multiple of 16.
+    read: every block buffer has at least a block of columns (``block_size``:
+    a multiple of 16).
     """
     return (n_block + 15) & -16
 
