@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 from fastgmm import GaussianMixture, kernels
 from fastgmm._config import numba_threads
+from fastgmm.kernels import _common
 
 from .conftest import COVARIANCE_TYPES, make_mixture
 
@@ -225,3 +226,40 @@ def test_one_driver_runs_every_walker(dtype):
               for walker in (_engine._walk_lanes, kmeans._walk_kmeans_lanes)
               for signature in walker.overloads}
     assert stored == walked and len(stored) > 2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("covariance_type, n_features", [("full", 2), ("full", 5), ("diag", 3)])
+def test_walker_buffers_start_on_cache_lines(monkeypatch, dtype, covariance_type, n_features):
+    """Every lane accumulator and worker buffer of a fit's passes starts on a
+    cache line, and so does each worker's share and each row of the block
+    buffers: no vector load of them straddles two lines (with AVX-512, an
+    unaligned load always does). Full fits over at most 3 features take
+    the long blocks."""
+    seen = []
+
+    def spy(*args):
+        lanes, scratch = pass_arrays(*args)
+        seen.append((lanes, scratch))
+        return lanes, scratch
+
+    pass_arrays = kernels._pass_arrays
+    monkeypatch.setattr(kernels, "_pass_arrays", spy)
+    X = make_mixture(3, n_samples=5000, n_features=n_features).astype(dtype)
+    with pytest.warns(ConvergenceWarning):  # max_iter reached
+        GaussianMixture(3, covariance_type=covariance_type, max_iter=2, tol=0,
+                        random_state=0).fit(X)
+    assert seen
+    line = _common.CACHE_LINE
+    for lanes, scratch in seen:
+        for array in lanes + scratch:
+            assert array.flags.c_contiguous
+            assert array.size == 0 or array.ctypes.data % line == 0
+        # The block buffers and the pending columns (all but their counts).
+        for array in scratch[:-1]:
+            assert array.size == 0 or all(stride % line == 0 for stride in array.strides[:-1])
+        block = scratch[4].shape[1]  # w_block
+        narrow = covariance_type == "full" and n_features <= 3
+        assert block == (_common.NARROW_BLOCK if narrow else _common.BLOCK)
+        for buffer in (scratch[0], scratch[3]):  # x_t, log_rho
+            assert buffer.shape[-1] >= block
