@@ -20,7 +20,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .kernels import _threads_for, numba_threads
-from .kernels._common import lane_count
+from .kernels._common import aligned_array, lane_count
 from .kernels.kmeans import kmeans_buffers, kmeans_pass
 
 # Up to this many centres, k-means++ recomputes each point's nearest seed
@@ -55,11 +55,11 @@ def _run(X, sample_weight, mean, centres, n_centres, seeding=False, closest=_NO_
     n_clusters, n_features = centres.shape
     n_trials = candidates.shape[0]
     lanes = (
-        np.zeros((n_lanes, n_clusters, n_features)),
-        np.zeros((n_lanes, n_clusters)),
-        np.zeros((n_lanes, n_clusters), dtype=np.int64),
-        np.zeros((n_lanes, 1 + n_trials)),
-        np.zeros(1, dtype=np.int64),
+        aligned_array((n_lanes, n_clusters, n_features)),
+        aligned_array((n_lanes, n_clusters)),
+        aligned_array((n_lanes, n_clusters), np.int64),
+        aligned_array((n_lanes, 1 + n_trials)),
+        aligned_array(1, np.int64),
     )
     with numba_threads(_threads_for(n_lanes)) as n_threads:
         n_workers = min(n_threads, n_lanes)

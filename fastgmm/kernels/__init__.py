@@ -77,7 +77,7 @@ from ._common import (  # noqa: E402
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
-    CACHE_LINE,
+    aligned_array,
     block_size,
     block_stride,
     exact_log_ratio,
@@ -224,20 +224,6 @@ def _pending_columns(driver_code, n_components, s2_shape, dtype, block):
     return int(min(block, max(16, columns // 16 * 16)))
 
 
-def _aligned(shape, dtype=np.float64, fill=0):
-    """``np.full(shape, fill, dtype)`` (``np.empty`` for ``fill=None``), C
-    order, its data starting on a cache line (``CACHE_LINE``); each worker's
-    rows of the scratch then do too."""
-    dtype = np.dtype(dtype)
-    n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    raw = np.empty(n_bytes + CACHE_LINE, dtype=np.uint8)
-    start = -raw.ctypes.data % CACHE_LINE
-    array = raw[start:start + n_bytes].view(dtype).reshape(shape)
-    if fill is not None:
-        array.fill(fill)
-    return array
-
-
 def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_worst,
                  n_pending):
     """The walker's lane accumulators and its workers' scratch (``_engine._walk_lanes``).
@@ -270,14 +256,14 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
     padded = max(n_features, prec.shape[2], s2_shape[2])
     pending_components = n_components if n_pending > 0 else 0
     lanes = (
-        _aligned((n_lanes, n_components)),
-        _aligned((n_lanes, n_components, n_features)),
-        _aligned((n_lanes,) + tuple(s2_shape)),
-        _aligned(n_lanes),
-        _aligned(n_lanes),
-        _aligned((n_lanes, n_worst), fill=np.inf),
-        _aligned((n_lanes, n_worst), np.int64, fill=-1),
-        _aligned(1, np.int64),
+        aligned_array((n_lanes, n_components)),
+        aligned_array((n_lanes, n_components, n_features)),
+        aligned_array((n_lanes,) + tuple(s2_shape)),
+        aligned_array(n_lanes),
+        aligned_array(n_lanes),
+        aligned_array((n_lanes, n_worst), fill=np.inf),
+        aligned_array((n_lanes, n_worst), np.int64, fill=-1),
+        aligned_array(1, np.int64),
     )
     # Buffers of several rows are wider than the block (the kernels use its
     # first ``block`` columns), so that their rows are whole cache lines and
@@ -285,16 +271,16 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
     x_stride = block_stride(block, X.dtype.itemsize)
     stride = block_stride(block, prec.dtype.itemsize)
     scratch = (
-        _aligned((n_workers, padded, x_stride), X.dtype),
-        _aligned((n_workers, padded, stride), prec.dtype),
-        _aligned((n_workers, padded + 1, stride), prec.dtype),
-        _aligned((n_workers, n_components, stride), prec.dtype, fill=None),
-        _aligned((n_workers, block), fill=None),
-        _aligned((n_workers, block), fill=None),
-        _aligned((n_workers, 3, stride), prec.dtype, fill=None),
-        _aligned((n_workers, block), np.int64, fill=None),
-        _aligned((n_workers, pending_components, padded + 1, n_pending), prec.dtype),
-        _aligned((n_workers, pending_components), np.int64),
+        aligned_array((n_workers, padded, x_stride), X.dtype),
+        aligned_array((n_workers, padded, stride), prec.dtype),
+        aligned_array((n_workers, padded + 1, stride), prec.dtype),
+        aligned_array((n_workers, n_components, stride), prec.dtype, fill=None),
+        aligned_array((n_workers, block), fill=None),
+        aligned_array((n_workers, block), fill=None),
+        aligned_array((n_workers, 3, stride), prec.dtype, fill=None),
+        aligned_array((n_workers, block), np.int64, fill=None),
+        aligned_array((n_workers, pending_components, padded + 1, n_pending), prec.dtype),
+        aligned_array((n_workers, pending_components), np.int64),
     )
     return lanes, scratch
 

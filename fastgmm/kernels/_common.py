@@ -87,7 +87,7 @@ def block_size(driver_code, n_components, itemsize):
     return block
 
 
-# Bytes of a cache line. The walker's buffers start on one (``kernels._aligned``)
+# Bytes of a cache line. The walker's buffers start on one (``aligned_array``)
 # and their rows are whole lines long (``block_stride``), so that no vector
 # load of a row straddles two lines: with AVX-512 every unaligned load
 # does. Against buffers on malloc's 16-byte boundaries (which boundary
@@ -95,6 +95,32 @@ def block_size(driver_code, n_components, itemsize):
 # 2 threads: W2 1.15x (also at 1 thread), W1, W3, W5 and float32 W6
 # 1.01-1.07x.
 CACHE_LINE = 64
+
+
+def aligned_array(shape, dtype=np.float64, fill=0):
+    """``np.full(shape, fill, dtype)``, C-contiguous, its data starting on a
+    cache line (``CACHE_LINE``). So do its sub-arrays along the first axes
+    (a worker's share, a row) whose size is a whole number of lines.
+
+    Parameters
+    ----------
+    shape : int or tuple of int
+    dtype : dtype
+    fill : scalar or None
+        None leaves the values unset, as ``np.empty``.
+
+    Returns
+    -------
+    array : ndarray of shape ``shape``
+    """
+    dtype = np.dtype(dtype)
+    n_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    raw = np.empty(n_bytes + CACHE_LINE, dtype=np.uint8)
+    start = -raw.ctypes.data % CACHE_LINE
+    array = raw[start:start + n_bytes].view(dtype).reshape(shape)
+    if fill is not None:
+        array.fill(fill)
+    return array
 
 
 def block_stride(block, itemsize):

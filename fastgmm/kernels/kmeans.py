@@ -21,6 +21,7 @@ from ._common import (
     _load_block,
     _minimum,
     _smaller,
+    aligned_array,
     run_walkers,
 )
 
@@ -50,13 +51,14 @@ def kmeans_buffers(n_workers, n_features, block):
     -------
     buffers : tuple of 6 ndarrays
     """
+    # On cache lines, as the EM passes' buffers (``_common.CACHE_LINE``).
     return (
-        np.empty((n_workers, n_features, block)),
-        np.empty((n_workers, block)),
-        np.zeros((n_workers, block)),
-        np.empty((n_workers, block)),
-        np.empty((n_workers, block), dtype=np.int64),
-        np.empty((n_workers, block)),
+        aligned_array((n_workers, n_features, block), fill=None),
+        aligned_array((n_workers, block), fill=None),
+        aligned_array((n_workers, block)),
+        aligned_array((n_workers, block), fill=None),
+        aligned_array((n_workers, block), np.int64, fill=None),
+        aligned_array((n_workers, block), fill=None),
     )
 
 
