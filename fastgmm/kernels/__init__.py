@@ -189,14 +189,11 @@ def _kernel_moment_shape(covariance_type, n_components, n_features):
     return second_moment_shape(covariance_type, n_components, n_features)
 
 
-def _lanes_for(X, covariance_type, n_components, dtype):
-    # dtype: the compute dtype, prec's.
+def _lanes_for(X, covariance_type, n_components):
     n_samples, n_features = X.shape
     s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
     per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
-    block = block_size(_driver_code(covariance_type, n_features), n_components,
-                       np.dtype(dtype).itemsize)
-    return s2_shape, lane_count(n_samples, n_components, per_lane), block
+    return s2_shape, lane_count(n_samples, n_components, per_lane)
 
 
 # Bytes of each worker's pending columns (``full._accumulate_full_block``).
@@ -301,7 +298,9 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     # Empty arrays stand for "not asked": the driver skips that job.
     prec, aux, const, shift = prepared
     n_components = shift.shape[0]
-    s2_shape, n_lanes, block = _lanes_for(X, covariance_type, n_components, prec.dtype)
+    s2_shape, n_lanes = _lanes_for(X, covariance_type, n_components)
+    code = _driver_code(covariance_type, X.shape[1])
+    block = block_size(code, n_components, prec.dtype.itemsize)
     if not statistics:
         s2_shape = (0, 0, 0)
     no_rows = np.empty((0, n_components))
@@ -309,7 +308,6 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     no_out = np.empty((0, n_components), dtype=X.dtype)
     with numba_threads(_threads_for(n_lanes)) as n_threads:
         n_workers = min(n_threads, n_lanes)
-        code = _driver_code(covariance_type, X.shape[1])
         n_pending = _pending_columns(code, n_components, s2_shape, prec.dtype, block)
         lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
                                       block, int(n_worst), n_pending)
