@@ -1,5 +1,7 @@
 """Every kernel against fastgmm.reference and scipy.stats on random parameters."""
 
+import math
+
 import numpy as np
 import pytest
 from numba import njit
@@ -485,6 +487,39 @@ def test_zero_weight_component_gives_zero_responsibility():
     np.testing.assert_allclose(resp.sum(axis=1), 1.0, rtol=1e-12)
 
 
+def _assert_narrow_statistics_to_rounding(forced, expected, X, sample_weight, weights, means,
+                                          chol):
+    """``expected``, a fit's FULL_NARROW statistics, against ``forced``, the
+    same pass's by another full driver code, each within a few roundings of
+    its scale in X's dtype.
+
+    FULL_NARROW sums N_k, S1 and S2 in one sweep per component, where the
+    other codes sum them in passes of their own, so LLVM keeps other partial
+    sums (how many depends on the machine's registers): the same terms,
+    added in another order. A fit's FULL_NARROW pass also takes its exps
+    unshifted (full._fit_narrow_block), so each r differs by a few roundings
+    in the compute dtype, and each log p(x) by a few roundings of
+    max(|log p(x)|, 1), the exps' and the log's. Within a few roundings of
+    each sum's scale: N_k (a float64 sum); sqrt(N_k S2_ii) >= sum r
+    |x_i - c_i|; S2's largest diagonal entry; sum w max(|log p(x)|, 1). 16:
+    up to 16 partial sums per block (vector lanes times LLVM's interleave),
+    each differing by about a rounding; the worst case of 6.6 in
+    docs/derivation.md (a block's B terms) is far looser than what other
+    orders give.
+    """
+    n_features = X.shape[1]
+    eps = 16 * np.finfo(X.dtype).eps
+    nk, s1, s2 = expected[:3]
+    diagonal = np.diagonal(s2, axis1=1, axis2=2)[:, :n_features]
+    np.testing.assert_allclose(forced[0], nk, rtol=eps, atol=0)
+    assert np.all(np.abs(forced[1] - s1) <= eps * np.sqrt(nk[:, None] * diagonal))
+    assert np.all(np.abs(forced[2] - s2) <= eps * diagonal.max(axis=1)[:, None, None])
+    log_norm = kernels.estimate(X, "full", weights, means, chol, log_norm=True)[1]
+    unit = np.ones(X.shape[0]) if sample_weight is None else sample_weight
+    scale = np.sum(unit * np.maximum(np.abs(log_norm), 1.0))
+    assert abs(forced[4] - expected[4]) <= 4 * np.finfo(X.dtype).eps * scale
+
+
 @pytest.mark.parametrize("n_features, code, dtype", [
     (16, "FULL", np.float64),
     (16, "FULL_PRECENTRED", np.float64),
@@ -498,8 +533,8 @@ def test_zero_weight_component_gives_zero_responsibility():
 def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, code, dtype):
     """A fit runs one of the full E-step's driver codes (``full.full_code``,
     by the machine and d: FULL_NARROW for d <= 3); forced to another, a pass
-    gives the same statistics bit for bit (FULL_NARROW's sums to rounding),
-    and the reference's to rounding."""
+    gives the same statistics bit for bit (FULL_NARROW's sums and
+    log-likelihood to rounding), and the reference's to rounding."""
     rng = np.random.default_rng(5)
     weights, means, _, chol = random_parameters(rng, "full", 3, n_features)
     X = (means[rng.integers(3, size=700)] + rng.standard_normal((700, n_features))).astype(dtype)
@@ -511,24 +546,10 @@ def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, cod
     monkeypatch.setattr(kernels, "full_code", lambda n_features: getattr(_common, code))
     forced = kernels.estep_statistics(X, None, "full", weights, means, chol)
     if n_features <= 3:  # expected from FULL_NARROW
-        # FULL_NARROW sums N_k, S1 and S2 in one sweep per component, where
-        # the other codes sum them in passes of their own, so LLVM keeps
-        # other partial sums (how many depends on the machine's registers):
-        # the same terms, added in another order. Within a few roundings of
-        # each sum's scale: N_k (a float64 sum); sqrt(N_k S2_ii) >= sum r
-        # |x_i - c_i|; S2's largest diagonal entry. 16: up to 16 partial sums
-        # per block (vector lanes times LLVM's interleave), each differing
-        # by about a rounding; the worst case of 6.6 in docs/derivation.md
-        # (a block's B terms) is far looser than what other orders give.
-        eps = 16 * np.finfo(dtype).eps
-        nk, s1, s2 = expected[:3]
-        diagonal = np.diagonal(s2, axis1=1, axis2=2)[:, :n_features]
-        np.testing.assert_allclose(forced[0], nk, rtol=16 * np.finfo(np.float64).eps, atol=0)
-        assert np.all(np.abs(forced[1] - s1) <= eps * np.sqrt(nk[:, None] * diagonal))
-        assert np.all(np.abs(forced[2] - s2) <= eps * diagonal.max(axis=1)[:, None, None])
-    exact = slice(3, None) if n_features <= 3 else slice(None)
-    for got, want in zip(forced[exact], expected[exact]):
-        np.testing.assert_array_equal(got, want)
+        _assert_narrow_statistics_to_rounding(forced, expected, X, None, weights, means, chol)
+    exact = [3, 5] if n_features <= 3 else range(len(expected))
+    for i in exact:
+        np.testing.assert_array_equal(forced[i], expected[i])
     log_norm, log_resp = reference.e_step(X.astype(np.float64), weights, means, chol, "full")
     rtol = 1e-12 if dtype == np.float64 else 1e-5
     np.testing.assert_allclose(forced[0], np.exp(log_resp).sum(axis=0), rtol=rtol)
@@ -540,6 +561,87 @@ def test_full_driver_codes_give_the_same_statistics(monkeypatch, n_features, cod
         upper = np.triu_indices(n_features)
         np.testing.assert_allclose(forced[2][k][upper], s2[upper], rtol=100 * rtol,
                                    atol=100 * rtol * np.max(np.diag(s2)))
+
+
+# ``tiny``: data scaled so that log rho tops UNSHIFTED_HIGHEST near the
+# means, d log(1 / scale) = 750 (float64) or 95 (float32). Only with 3
+# features is scale^2, the scale of S2's terms, still a normal number.
+@pytest.mark.parametrize("n_features, dtype, tiny", [
+    (1, np.float64, False), (2, np.float64, False), (3, np.float64, False),
+    (1, np.float32, False), (2, np.float32, False), (3, np.float32, False),
+    (3, np.float64, True), (3, np.float32, True),
+])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fused_narrow_fit_redoes_points_outside_the_unshifted_range(
+        monkeypatch, n_features, dtype, tiny, weighted):
+    """A fit's FULL_NARROW pass (``full._fit_narrow_block``) takes its exps
+    unshifted and redoes by the shifted normalisation every point whose sum
+    of exps leaves ``UNSHIFTED_SUMS``: here outliers 1000 standard
+    deviations out in the first block (every exp 0), a component of zero
+    weight (log rho -inf), and with ``tiny`` data so narrow that log rho
+    near the means tops ``UNSHIFTED_HIGHEST`` (its exps would overflow).
+    Its statistics against the shifted pass of another driver code (FULL),
+    to rounding, and float64's against the reference's responsibilities.
+    """
+    rng = np.random.default_rng(60 + n_features)
+    n_samples, n_components = 1500, 3
+    weights, means, _, chol = random_parameters(rng, "full", n_components, n_features)
+    weights = np.array([weights[0], 0.0, weights[2]]) / (weights[0] + weights[2])
+    X = means[rng.integers(n_components, size=n_samples)] + rng.standard_normal(
+        (n_samples, n_features))
+    X[:700:23] += 1e3
+    scale = np.exp(-(750.0 if dtype == np.float64 else 95.0) / n_features) if tiny else 1.0
+    X, means, chol = (X * scale).astype(dtype), means * scale, chol / scale
+    sample_weight = None
+    if weighted:
+        sample_weight = rng.uniform(0.0, 3.0, size=n_samples)
+        sample_weight[::7] = 0.0
+    assert kernels.full_code(n_features) == _common.FULL_NARROW
+    block = _common.block_size(_common.FULL_NARROW, n_components, np.dtype(dtype).itemsize)
+    monkeypatch.setattr(kernels, "block_size", lambda *args: block)
+    expected = kernels.estep_statistics(X, sample_weight, "full", weights, means, chol)
+    assert np.all(np.isfinite(expected[0])) and np.all(np.isfinite(expected[2]))
+    assert expected[0][1] == 0.0 and np.all(expected[1][1] == 0.0)
+    if tiny:  # the exps near the means would be above UNSHIFTED_HIGHEST
+        log_norm = kernels.estimate(X, "full", weights, means, chol, log_norm=True)[1]
+        highest = _common.UNSHIFTED_HIGHEST if dtype == np.float64 else _common.UNSHIFTED_HIGHEST_32
+        assert np.median(log_norm) > highest
+    monkeypatch.setattr(kernels, "full_code", lambda n_features: _common.FULL)
+    forced = kernels.estep_statistics(X, sample_weight, "full", weights, means, chol)
+    _assert_narrow_statistics_to_rounding(forced, expected, X, sample_weight, weights, means,
+                                          chol)
+    if dtype == np.float64:
+        log_norm, log_resp = reference.e_step(X, weights, means, chol, "full")
+        unit = np.ones(n_samples) if sample_weight is None else sample_weight
+        r = unit[:, None] * np.exp(log_resp)
+        np.testing.assert_allclose(expected[0], r.sum(axis=0), rtol=1e-11)
+        np.testing.assert_allclose(expected[4], np.sum(unit * log_norm), rtol=1e-12)
+
+
+@njit(cache=True)
+def _scales_and_logs_of_copy(sums, n_block):
+    work = sums.copy()
+    total = _common._scales_and_sum_of_logs(work, n_block)
+    return work, total
+
+
+@pytest.mark.parametrize("dtype, low, high", [(np.float64, -600.0, 690.0),
+                                              (np.float32, -50.0, 80.0)])
+@pytest.mark.parametrize("n_block", [1, 511, 512, 513, 1024])
+def test_sum_of_logs_by_mantissa_products_matches_numpy(dtype, low, high, n_block):
+    """``_scales_and_sum_of_logs`` over sums of exps anywhere in
+    ``UNSHIFTED_SUMS``: the sum of their logs against math.fsum of numpy's,
+    within a few roundings of sum |log|, and their reciprocals exactly."""
+    rng = np.random.default_rng(n_block)
+    sums = np.exp(rng.uniform(low, high, size=1024)).astype(dtype)
+    sums[:8] = np.array([np.exp(low), np.exp(high), 1.0, 2.0, 0.5, 1.5, 3.0, 1.0 - 1e-7],
+                        dtype=dtype)
+    scales, total = _scales_and_logs_of_copy(sums, n_block)
+    logs = np.log(sums[:n_block].astype(np.float64))
+    assert abs(total - math.fsum(logs)) <= 4 * np.finfo(np.float64).eps * np.abs(logs).sum()
+    np.testing.assert_array_equal(scales[:n_block],
+                                  (1.0 / sums[:n_block].astype(np.float64)).astype(dtype))
+    np.testing.assert_array_equal(scales[n_block:], sums[n_block:])
 
 
 @njit

@@ -36,6 +36,7 @@ from .diag import _accumulate_diag_block, _log_rho_diag_block
 from .full import (
     _accumulate_full_block,
     _accumulate_narrow_block,
+    _fit_narrow_block,
     _flush_full_lane,
     _log_rho_full_block,
     _log_rho_narrow_block,
@@ -73,6 +74,22 @@ def _nothing_pending(cov, s1, s2, rd, pending):
     pass
 
 
+def _fit_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm, nk,
+               s1, s2, log_floor, unit_weights):
+    """A fit's E-step and statistics of one block in one fused step, for the
+    types that have one (``_FIT_BLOCKS``); returns sum_b w_b log p(x_b)."""
+
+
+def _fuses_fit(cov):
+    """Whether the covariance type has a fused ``_fit_block``: a constant of
+    the compiled walker."""
+
+
+def _no_fit_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm,
+                  nk, s1, s2, log_floor, unit_weights):
+    return 0.0
+
+
 # Resolved while typing, from the covariance marker's type: a driver compiles
 # only its own type's block functions, and compiles them as the overloads'
 # implementations (one numba function level fewer than a wrapper around them).
@@ -97,6 +114,23 @@ _ACCUMULATE_BLOCKS = {
 @overload(_log_rho_block, jit_options=ELEMENTWISE_JIT_OPTIONS)
 def _log_rho_block_for_type(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y):
     return _LOG_RHO_BLOCKS[_covariance_code(cov)]
+
+
+# Full over at most 3 features: each step costs little per entry beside
+# its exp, so the sweeps between steps weighed (``full._fit_narrow_block``).
+_FIT_BLOCKS = {FULL_NARROW: _fit_narrow_block}
+
+
+@overload(_fit_block, jit_options=JIT_OPTIONS)
+def _fit_block_for_type(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows,
+                        log_norm, nk, s1, s2, log_floor, unit_weights):
+    return _FIT_BLOCKS.get(_covariance_code(cov), _no_fit_block)
+
+
+@overload(_fuses_fit, jit_options=JIT_OPTIONS)
+def _fuses_fit_for_type(cov):
+    fused = _covariance_code(cov) in _FIT_BLOCKS
+    return lambda cov: fused
 
 
 _FINISH_LANES = {
@@ -224,6 +258,11 @@ def _walk_lanes(arguments, worker):
     want_norm = out_log_norm.shape[0] > 0
     want_labels = out_labels.shape[0] > 0
     normalise = accumulate or want_resp or want_norm or n_worst > 0
+    # A fit's pass, whose blocks need nothing but their statistics and
+    # log-likelihood, takes the type's fused step if it has one.
+    fused = (_fuses_fit(cov) and accumulate and not (want_labels or want_resp or want_norm)
+             and n_worst == 0)
+    unit_weights = sample_weight.shape[0] == 0
     x_t, diff, y, log_rho = all_x_t[worker], all_diff[worker], all_y[worker], all_log_rho[worker]
     w_block, log_norm = all_w_block[worker], all_log_norm[worker]
     rows, index = all_norm[worker], all_index[worker]
@@ -248,6 +287,12 @@ def _walk_lanes(arguments, worker):
                 for b in range(n_block):
                     for k in range(n_components):
                         log_rho[k, b] = given_resp[first + b, k] * w_block[b]
+            elif fused:
+                log_likelihood += _fit_block(
+                    cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm,
+                    lane_nk[lane], lane_s1[lane], lane_s2[lane], log_floor, unit_weights,
+                )
+                continue
             else:
                 _log_rho_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, diff, y)
                 if want_labels:

@@ -17,7 +17,8 @@ the real features alone.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, types
+from numba.extending import overload
 
 from .._config import ELEMENTWISE_JIT_OPTIONS, JIT_OPTIONS
 from ._common import (
@@ -30,10 +31,18 @@ from ._common import (
     _block_total_and_support,
     _centre_rows,
     _centre_values,
+    _choose,
     _gather_support,
     _head_tail,
+    _larger,
+    _log_norms_and_scales,
+    _maximum,
+    _normal_exp_in_dtype,
     _rounded_block,
+    _scales_and_sum_of_logs,
     _triangular_columns,
+    _unshifted_exp,
+    _unshifted_sums,
     padded_features,
 )
 
@@ -350,7 +359,127 @@ def _accumulate_narrow_block(cov, x_t, n_block, resp, w_block, shift, nk, s1, s2
     zero = rd.dtype.type(0)
     for k in range(n_components):
         nk[k] += _add_narrow_moments(x_t, shift[k], resp[k], n_features, n_block, zero, s1[k],
-                                     s2[k])
+                                     s2[k], None)
+
+
+def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows,
+                      log_norm, nk, s1, s2, log_floor, unit_weights):
+    """A fit's whole work on one block for at most 3 features (``full_code``):
+    the E-step, eq. (2)-(5), and the shifted sums of eq. (9), fused.
+
+    The three steps of ``_log_rho_narrow_block``, ``_normalise_block`` and
+    ``_accumulate_narrow_block`` cost little per entry beside the exp (W1,
+    d = 2, K = 8: 40% of the pass in the exp loop), so the passes between
+    them over the K x block entries weighed: the log-densities were stored
+    and read back, a sweep took each point's maximum, and another scaled
+    the exps. Here each component's exps are taken unshifted
+    (``_add_unshifted_exps``) right after its log-densities, while they are
+    in cache, and the statistics scale them as they read them (``_add_narrow_moments`` with a
+    scale). A point whose sum of exps lies outside ``UNSHIFTED_SUMS`` (far
+    from every component, or above them all) is redone by the shifted
+    normalisation (``_shifted_point``), the same as ``_normalise_block``'s.
+
+    Unshifted, the responsibilities are exp(log rho_k) / sum_j exp(log
+    rho_j), the same values to the last bit or two: the exps' arguments
+    carry the log-densities' rounding either way. An exp more than -log_floor
+    below its point's largest is kept where ``_normalise_block`` sets it to
+    zero: it is below half an ulp of the sums either way
+    (``negligible_log_ratio``).
+
+    Unit weights (``unit_weights``: no sample_weight) and no point redone:
+    the block's log-likelihood is a sum of logs of the sums of exps, taken
+    by ``_scales_and_sum_of_logs``.
+
+    x_t : (padded, block), padded >= 4, rows past n_features zero; w_block,
+    log_norm : (block,) float64; log_rho : (n_components, stride >= block)
+    and rows : (3, stride) scratch in the compute dtype; nk, s1, s2: the
+    lane's sums (``_accumulate_narrow_block``).
+
+    Returns
+    -------
+    weighted_log_likelihood : float
+        sum_b w_b log p(x_b) over the block.
+    """
+    n_components, n_features = shift.shape
+    peak, sums = rows[0], rows[1]
+    zero = log_rho.dtype.type(0)
+    for b in range(_rounded_block(n_block)):
+        sums[b] = zero
+    for k in range(n_components):
+        row = log_rho[k]
+        _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, row)
+        _add_unshifted_exps(row, n_block, sums)
+    low, high = _unshifted_sums(zero)
+    n_outside = 0
+    for b in range(n_block):
+        peak[b] = zero
+        # Selects: NaN counts as outside.
+        n_outside += _choose(sums[b] >= low, _choose(sums[b] <= high, 0, 1), 1)
+    if n_outside > 0:
+        floor = log_rho.dtype.type(log_floor)
+        for b in range(n_block):
+            if not (sums[b] >= low and sums[b] <= high):
+                peak[b], sums[b] = _shifted_point(x_t, b, prec, aux, const, log_rho, floor)
+    if unit_weights and n_outside == 0:
+        total = _scales_and_sum_of_logs(sums, n_block)
+    else:
+        total = _log_norms_and_scales(peak, sums, n_block, w_block, log_norm)
+    for k in range(n_components):
+        nk[k] += _add_narrow_moments(x_t, shift[k], log_rho[k], n_features, n_block, zero, s1[k],
+                                     s2[k], sums)
+    return total
+
+
+@njit(**JIT_OPTIONS)
+def _add_unshifted_exps(row, n_block, sums):
+    """row = exp(row) unshifted (``_unshifted_exp``) and sums += it, over the
+    block's whole vectors (``_rounded_block``)."""
+    for b in range(_rounded_block(n_block)):
+        e = _unshifted_exp(row[b])
+        row[b] = e
+        sums[b] += e
+
+
+@njit(**ELEMENTWISE_JIT_OPTIONS)
+def _narrow_point_log_rho(x_t, b, centre, u, const, like):
+    """log rho of point b for one component, in like's dtype: one column of
+    ``_narrow_quadratic_form``, by its three-feature formula (the padding's
+    rows, centre and U entries are zeros, which add exact zeros)."""
+    c = like.dtype.type(const)
+    half = like.dtype.type(0.5)
+    m0, m1, m2, _, l0, l1, l2, _ = _centre_values(centre, 0, u)
+    e0 = (x_t[0, b] - m0) - l0
+    e1 = (x_t[1, b] - m1) - l1
+    e2 = (x_t[2, b] - m2) - l2
+    v0 = e0 * u[0, 0]
+    v1 = e0 * u[0, 1] + e1 * u[1, 1]
+    v2 = e0 * u[0, 2] + e1 * u[1, 2] + e2 * u[2, 2]
+    total = v0 * v0 + v1 * v1 + v2 * v2
+    return c - half * total
+
+
+@njit(**JIT_OPTIONS)
+def _shifted_point(x_t, b, prec, aux, const, log_rho, floor):
+    """Point b's exps shifted by its largest log rho, as
+    ``_normalise_block`` takes them: into log_rho[:, b], with the point's
+    largest log rho (0 if every one is -inf) and the exps' sum returned,
+    both in the compute dtype. For the few points ``_fit_narrow_block``
+    cannot take unshifted."""
+    n_components = const.shape[0]
+    like = log_rho[0]
+    peak = like.dtype.type(-np.inf)
+    for k in range(n_components):
+        peak = _maximum(peak, _narrow_point_log_rho(x_t, b, aux[k], prec[k], const[k], like))
+    if peak == -np.inf:
+        peak = like.dtype.type(0)
+    zero = like.dtype.type(0)
+    total = zero
+    for k in range(n_components):
+        shifted = _narrow_point_log_rho(x_t, b, aux[k], prec[k], const[k], like) - peak
+        e = _choose(shifted >= floor, _normal_exp_in_dtype(_larger(shifted, floor)), zero)
+        log_rho[k, b] = e
+        total += e
+    return peak, total
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
@@ -361,8 +490,19 @@ def _centred(x, head, tail):
     return (x - head) - tail
 
 
+def _scaled(r, scale, b):
+    """r[b], or r[b] * scale[b]."""
+
+
+@overload(_scaled, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _scaled_for_type(r, scale, b):
+    if scale == types.none:
+        return lambda r, scale, b: r[b]
+    return lambda r, scale, b: r[b] * scale[b]
+
+
 @njit(**JIT_OPTIONS)
-def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
+def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k, scale):
     """s1_k += sum_b r_b t_b and the upper triangle of
     s2_k += sum_b r_b t_b t_b^T, with t_b = x_b - centre for 1, 2 or 3
     features; the products and a block's partial sums in the dtype of
@@ -370,7 +510,9 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
 
     x_t : (padded, block) in X's dtype, padded >= 4 (so rows 1 and 2 exist
     for d = 1); centre : (n_features,) float64; r : (block,) in the compute
-    dtype; s1_k : (n_features,) and s2_k : (padded, padded), float64.
+    dtype; s1_k : (n_features,) and s2_k : (padded, padded), float64;
+    scale : None, or (block,) in the compute dtype, by which r is multiplied
+    first (the fused fit's w_b / sum of exps, ``_fit_narrow_block``).
 
     Returns
     -------
@@ -383,7 +525,7 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
     a0 = a1 = a2 = a00 = a01 = a02 = a11 = a12 = a22 = zero
     if n_features == 1:
         for b in range(n_block):
-            rb = r[b]
+            rb = _scaled(r, scale, b)
             e0 = _centred(x0[b], m0, l0)
             re0 = rb * e0
             total += rb
@@ -392,7 +534,7 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
     elif n_features == 2:
         m1, l1 = _head_tail(centre[1], r)
         for b in range(n_block):
-            rb = r[b]
+            rb = _scaled(r, scale, b)
             e0 = _centred(x0[b], m0, l0)
             e1 = _centred(x1[b], m1, l1)
             re0 = rb * e0
@@ -407,7 +549,7 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k):
         m1, l1 = _head_tail(centre[1], r)
         m2, l2 = _head_tail(centre[2], r)
         for b in range(n_block):
-            rb = r[b]
+            rb = _scaled(r, scale, b)
             e0 = _centred(x0[b], m0, l0)
             e1 = _centred(x1[b], m1, l1)
             e2 = _centred(x2[b], m2, l2)
