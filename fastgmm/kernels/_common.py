@@ -406,6 +406,30 @@ def _bits_of_float(typingctx, value):
 
 
 @intrinsic
+def _prefetch_row(typingctx, array, row):
+    """Prefetch the cache line that holds the start of ``array[row]`` into
+    L2 (prefetcht1, LLVM's locality 2), for a later read."""
+    if not isinstance(array, types.Array) or not isinstance(row, types.Integer):
+        return None
+
+    def codegen(context, builder, sig, args):
+        ary = context.make_array(sig.args[0])(context, builder, args[0])
+        stride = cgutils.unpack_tuple(builder, ary.strides, sig.args[0].ndim)[0]
+        base = builder.bitcast(ary.data, ir.IntType(8).as_pointer())
+        address = builder.gep(base, [builder.mul(args[1], stride)])
+        i32 = ir.IntType(32)
+        prefetch = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [address.type, i32, i32, i32]),
+            "llvm.prefetch.p0")
+        # read, locality 2 (L2), data cache
+        builder.call(prefetch, [address, i32(0), i32(2), i32(1)])
+        return context.get_dummy_value()
+
+    return types.none(array, row), codegen
+
+
+
+@intrinsic
 def _claim(typingctx, counter):
     """Atomically add 1 to ``counter[0]`` and return its previous value.
 
@@ -1048,13 +1072,18 @@ def _scales_and_sum_of_logs(sums, n_block):
     logs = 0.0
     for first in range(0, n_block, LOG_PRODUCT_RUN):
         product = 1.0
-        for b in range(first, _smaller(first + LOG_PRODUCT_RUN, n_block)):
-            value = np.float64(sums[b])
+        # A slice, so that b counts from 0: indices from ``first`` on were
+        # checked for wraparound, which turned the loads into gathers.
+        run = sums[first:_smaller(first + LOG_PRODUCT_RUN, n_block)]
+        for b in range(run.shape[0]):
+            value = np.float64(run[b])
             bits = _bits_of_float(value)
             exponents += (bits >> 52) - 1023
             product *= _float_with_bits(value, (bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
-            sums[b] = 1.0 / value
         logs += np.log(product)
+    # A loop of its own: stored in the products' loop, LLVM left it scalar.
+    for b in range(n_block):
+        sums[b] = 1.0 / np.float64(sums[b])
     return logs + exponents * _LN2
 
 

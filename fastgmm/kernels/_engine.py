@@ -75,9 +75,10 @@ def _nothing_pending(cov, s1, s2, rd, pending):
 
 
 def _fit_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm, nk,
-               s1, s2, log_floor, unit_weights):
+               s1, s2, log_floor, unit_weights, X, next_first, next_stop):
     """A fit's E-step and statistics of one block in one fused step, for the
-    types that have one (``_FIT_BLOCKS``); returns sum_b w_b log p(x_b)."""
+    types that have one (``_FIT_BLOCKS``); returns sum_b w_b log p(x_b).
+    Rows next_first:next_stop of X are the lane's next block, to prefetch."""
 
 
 def _fuses_fit(cov):
@@ -86,7 +87,7 @@ def _fuses_fit(cov):
 
 
 def _no_fit_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm,
-                  nk, s1, s2, log_floor, unit_weights):
+                  nk, s1, s2, log_floor, unit_weights, X, next_first, next_stop):
     return 0.0
 
 
@@ -123,7 +124,7 @@ _FIT_BLOCKS = {FULL_NARROW: _fit_narrow_block}
 
 @overload(_fit_block, jit_options=JIT_OPTIONS)
 def _fit_block_for_type(cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows,
-                        log_norm, nk, s1, s2, log_floor, unit_weights):
+                        log_norm, nk, s1, s2, log_floor, unit_weights, X, next_first, next_stop):
     return _FIT_BLOCKS.get(_covariance_code(cov), _no_fit_block)
 
 
@@ -291,6 +292,7 @@ def _walk_lanes(arguments, worker):
                 log_likelihood += _fit_block(
                     cov, x_t, n_block, w_block, prec, aux, const, shift, log_rho, rows, log_norm,
                     lane_nk[lane], lane_s1[lane], lane_s2[lane], log_floor, unit_weights,
+                    X, first + block, _smaller(first + 2 * block, stop),
                 )
                 continue
             else:
