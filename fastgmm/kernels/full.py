@@ -377,10 +377,11 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
     and read back, a sweep took each point's maximum, and another scaled
     the exps. Here each component's exps are taken unshifted
     (``_add_unshifted_exps``) right after its log-densities, while they are
-    in cache, and the statistics scale them as they read them (``_add_narrow_moments`` with a
-    scale). A point whose sum of exps lies outside ``UNSHIFTED_SUMS`` (far
-    from every component, or above them all) is redone by the shifted
-    normalisation (``_shifted_point``), the same as ``_normalise_block``'s.
+    in cache, and the statistics scale them as they read them
+    (``_add_narrow_moments`` with a scale). A point whose sum of exps lies
+    outside ``UNSHIFTED_SUMS`` (far from every component, or above them
+    all) is redone by the shifted normalisation (``_shifted_point``), the
+    same as ``_normalise_block``'s.
 
     Unshifted, the responsibilities are exp(log rho_k) / sum_j exp(log
     rho_j), the same values to the last bit or two: the exps' arguments
