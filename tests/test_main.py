@@ -20,4 +20,3 @@ def test_main_job_fits_and_agrees_with_the_reference(capsys, covariance_type):
     ours, theirs = map(float, re.search(
         r"log-likelihood after them: fastgmm (\S+), reference (\S+)", out).groups())
     assert ours == pytest.approx(theirs, rel=1e-9)
-

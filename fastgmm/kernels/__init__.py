@@ -6,6 +6,7 @@ and reduce the lanes in a fixed order. Arrays in, arrays out.
 """
 
 import hashlib
+import math
 import pathlib
 
 import numpy as np
@@ -192,7 +193,7 @@ def _kernel_moment_shape(covariance_type, n_components, n_features):
 def _lanes_for(X, covariance_type, n_components):
     n_samples, n_features = X.shape
     s2_shape = _kernel_moment_shape(covariance_type, n_components, n_features)
-    per_lane = n_components * (1 + n_features) + int(np.prod(s2_shape)) + 2
+    per_lane = n_components * (1 + n_features) + math.prod(s2_shape) + 2
     return s2_shape, lane_count(n_samples, n_components, per_lane)
 
 

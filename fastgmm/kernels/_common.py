@@ -428,7 +428,6 @@ def _prefetch_row(typingctx, array, row):
     return types.none(array, row), codegen
 
 
-
 @intrinsic
 def _claim(typingctx, counter):
     """Atomically add 1 to ``counter[0]`` and return its previous value.
