@@ -555,7 +555,8 @@ NORMAL_EXP_LOWEST_32 = -87.0
 
 
 # The fused narrow fit (``full._fit_narrow_block``) takes the exps of log rho
-# unshifted, clamped to [NORMAL_EXP_LOWEST, UNSHIFTED_HIGHEST], where
+# unshifted, 0 below NORMAL_EXP_LOWEST and at most exp(UNSHIFTED_HIGHEST)
+# (a clamp only for a component whose constant tops it), where
 # ``_normal_exp`` is exact (its 2^n stays a normal number: n <= 1023,
 # float32 n <= 127), and keeps a point's exps only where their sum lies in
 # UNSHIFTED_SUMS. There, no exp was clamped from above (each is at most the
@@ -695,24 +696,34 @@ def _normal_exp_in_dtype_for_type(x):
 
 
 def _unshifted_exp(x):
-    """exp(x) in x's dtype for the fused narrow fit, unshifted: 0 below
-    NORMAL_EXP_LOWEST (and for -inf), ``_normal_exp`` up to
-    UNSHIFTED_HIGHEST, clamped there (``UNSHIFTED_SUMS`` catches it)."""
+    """exp(x) in x's dtype for the fused narrow fit, unshifted, for
+    x <= UNSHIFTED_HIGHEST (the caller clamps it there, or knows every x
+    is below it): 0 below NORMAL_EXP_LOWEST (and for -inf),
+    ``_normal_exp`` above."""
 
 
 @overload(_unshifted_exp, jit_options=EXACT_JIT_OPTIONS)
 def _unshifted_exp_for_type(x):
     if x == types.float32:
-        lowest, highest = np.float32(NORMAL_EXP_LOWEST_32), np.float32(UNSHIFTED_HIGHEST_32)
-        zero = np.float32(0)
+        lowest, zero = np.float32(NORMAL_EXP_LOWEST_32), np.float32(0)
     else:
-        lowest, highest, zero = NORMAL_EXP_LOWEST, UNSHIFTED_HIGHEST, 0.0
+        lowest, zero = NORMAL_EXP_LOWEST, 0.0
 
     def unshifted_exp(x):
-        # A clamp and a select, not a branch: see _normalise_block.
-        return _choose(x >= lowest, _normal_exp_in_dtype(_smaller(_larger(x, lowest), highest)),
-                       zero)
+        # A select, not a branch: see _normalise_block. Below lowest the exp
+        # is not a number (its 2^n has no exponent), and is not selected.
+        return _choose(x >= lowest, _normal_exp_in_dtype(x), zero)
     return unshifted_exp
+
+
+def _unshifted_highest(like):
+    """``UNSHIFTED_HIGHEST`` (float32 work: ``UNSHIFTED_HIGHEST_32``) in like's dtype."""
+
+
+@overload(_unshifted_highest, jit_options=EXACT_JIT_OPTIONS)
+def _unshifted_highest_for_type(like):
+    highest = np.float32(UNSHIFTED_HIGHEST_32) if like == types.float32 else UNSHIFTED_HIGHEST
+    return lambda like: highest
 
 
 def _unshifted_sums(like):

@@ -16,6 +16,8 @@ sums stay in registers. For at most 3 features (``FULL_NARROW``) they work on
 the real features alone.
 """
 
+import math
+
 import numpy as np
 from numba import njit, types
 from numba.extending import overload
@@ -45,6 +47,7 @@ from ._common import (
     _smaller,
     _triangular_columns,
     _unshifted_exp,
+    _unshifted_highest,
     _unshifted_sums,
     padded_features,
 )
@@ -143,35 +146,39 @@ def _log_rho_narrow_block(cov, x_t, n_block, prec, aux, const, shift, log_rho, d
     real columns of U only (``_narrow_quadratic_form``)."""
     n_features = shift.shape[1]
     for k in range(shift.shape[0]):
-        _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, log_rho[k])
+        _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, log_rho[k],
+                               log_rho.dtype.type(0.5))
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
-def _narrow_quadratic_form(x_t, centre, u, const, n_features, n_block, quad):
+def _narrow_quadratic_form(x_t, centre, u, const, n_features, n_block, quad, half):
     """``_quadratic_form`` for 1, 2 or 3 features, whose padded U is a
     single 4 x 4 tile, mostly zeros: the diagonal tile's loop without the
     padding's terms, which are exact zeros, so that the result is the same
     bit for bit.
+
+    half : 0.5, or None to fold 1/2 into U (``_less_half_squares``): one
+    multiply fewer per entry, for a fit, whose exps need not match the
+    tiles' bit for bit.
     """
     c = quad.dtype.type(const)
-    half = quad.dtype.type(0.5)
-    u00, u01, u02 = u[0, 0], u[0, 1], u[0, 2]
-    u11, u12, u22 = u[1, 1], u[1, 2], u[2, 2]
+    u_scale = _half_root(half, quad)
+    u00, u01, u02 = u[0, 0] * u_scale, u[0, 1] * u_scale, u[0, 2] * u_scale
+    u11, u12, u22 = u[1, 1] * u_scale, u[1, 2] * u_scale, u[2, 2] * u_scale
     m0, m1, m2, _, l0, l1, l2, _ = _centre_values(centre, 0, u)
     x0, x1, x2 = x_t[0], x_t[1], x_t[2]
+    zero = quad.dtype.type(0)
     if n_features == 1:
         for b in range(_rounded_block(n_block)):
             v0 = ((x0[b] - m0) - l0) * u00
-            total = v0 * v0
-            quad[b] = c - half * total
+            quad[b] = _less_half_squares(c, half, v0, zero, zero)
     elif n_features == 2:
         for b in range(_rounded_block(n_block)):
             e0 = (x0[b] - m0) - l0
             e1 = (x1[b] - m1) - l1
             v0 = e0 * u00
             v1 = e0 * u01 + e1 * u11
-            total = v0 * v0 + v1 * v1
-            quad[b] = c - half * total
+            quad[b] = _less_half_squares(c, half, v0, v1, zero)
     else:
         for b in range(_rounded_block(n_block)):
             e0 = (x0[b] - m0) - l0
@@ -180,8 +187,31 @@ def _narrow_quadratic_form(x_t, centre, u, const, n_features, n_block, quad):
             v0 = e0 * u00
             v1 = e0 * u01 + e1 * u11
             v2 = e0 * u02 + e1 * u12 + e2 * u22
-            total = v0 * v0 + v1 * v1 + v2 * v2
-            quad[b] = c - half * total
+            quad[b] = _less_half_squares(c, half, v0, v1, v2)
+
+
+def _half_root(half, like):
+    """1, or sqrt(1/2) when ``half`` is None (1/2 folded into U), in like's dtype."""
+
+
+@overload(_half_root, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _half_root_for_type(half, like):
+    root = math.sqrt(0.5) if half == types.none else 1.0
+    if like.dtype == types.float32:
+        root = np.float32(root)
+    return lambda half, like: root
+
+
+def _less_half_squares(c, half, v0, v1, v2):
+    """c - half (v0^2 + v1^2 + v2^2); with half None, v carries sqrt(1/2)
+    already: c - v0^2 - v1^2 - v2^2, a multiply fewer."""
+
+
+@overload(_less_half_squares, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _less_half_squares_for_type(c, half, v0, v1, v2):
+    if half == types.none:
+        return lambda c, half, v0, v1, v2: ((c - v0 * v0) - v1 * v1) - v2 * v2
+    return lambda c, half, v0, v1, v2: c - half * (v0 * v0 + v1 * v1 + v2 * v2)
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
@@ -422,8 +452,8 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
         for line in range(first_line, _smaller(first_line + per_component, n_lines)):
             _prefetch_row(X, next_first + line * rows_per_line)
         row = log_rho[k]
-        _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, row)
-        _add_unshifted_exps(row, n_block, sums)
+        _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, row, None)
+        _add_unshifted_exps(row, n_block, sums, const[k])
     low, high = _unshifted_sums(zero)
     n_outside = 0
     for b in range(n_block):
@@ -446,13 +476,23 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
 
 
 @njit(**JIT_OPTIONS)
-def _add_unshifted_exps(row, n_block, sums):
+def _add_unshifted_exps(row, n_block, sums, const):
     """row = exp(row) unshifted (``_unshifted_exp``) and sums += it, over the
-    block's whole vectors (``_rounded_block``)."""
-    for b in range(_rounded_block(n_block)):
-        e = _unshifted_exp(row[b])
-        row[b] = e
-        sums[b] += e
+    block's whole vectors (``_rounded_block``). log rho <= const, the
+    component's constant: with const below UNSHIFTED_HIGHEST (every
+    component but one whose covariance has a determinant below about
+    e^-1400) the row needs no clamp."""
+    highest = _unshifted_highest(row[0])
+    if const <= highest:
+        for b in range(_rounded_block(n_block)):
+            e = _unshifted_exp(row[b])
+            row[b] = e
+            sums[b] += e
+    else:
+        for b in range(_rounded_block(n_block)):
+            e = _unshifted_exp(_smaller(row[b], highest))
+            row[b] = e
+            sums[b] += e
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
