@@ -40,6 +40,11 @@ PARALLEL_JIT_OPTIONS = dict(
 # to right, as chains of fused multiply-adds.
 ELEMENTWISE_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath=FASTMATH_FLAGS - {"reassoc"})
 
+# The M-step's small matrix kernels (``kernels.parameters``): IEEE
+# arithmetic as numpy's elementwise operations do it, so that they give
+# numpy's bits.
+IEEE_JIT_OPTIONS = dict(ENTRY_JIT_OPTIONS, fastmath=False)
+
 # The polynomial exp keeps its two-constant range reduction only if LLVM may
 # not reassociate it: contraction (FMA) alone. It is inlined into callers.
 EXACT_JIT_OPTIONS = dict(JIT_OPTIONS, fastmath={"contract"})

@@ -14,6 +14,7 @@ from time import time
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+from .kernels import reused_buffers
 from .mstep import m_step
 
 CONVERGENCE_WARNING = (
@@ -109,35 +110,37 @@ def run_em(source, covariance_type, initialize, *, n_init, max_iter, tol, reg_co
     do_init = warm_params is None
     n_init = n_init if do_init else 1
     best = EMResult(params=None, n_iter=0, lower_bound=-np.inf)
-    for init in range(n_init):
-        if reporter is not None:
-            reporter.init_begin(init)
-        params = initialize() if do_init else warm_params
-        lower_bound = -np.inf if do_init else warm_lower_bound
-        if max_iter == 0:
-            best.params, best.n_iter = params, 0
-            continue
-        lower_bounds = []
-        converged = False
-        for n_iter in range(1, max_iter + 1):
-            previous = lower_bound
-            stats = source.statistics(covariance_type, params)
-            worst_points = None
-            if empty_component == "reinit":
-                worst_points = partial(source.worst_points, covariance_type, params)
-            params = m_step(stats, reg_covar, eps, source.dtype, min_nk, worst_points)
-            lower_bound = stats.mean_log_likelihood
-            lower_bounds.append(lower_bound)
-            change = lower_bound - previous
+    # One set of pass buffers serves every iteration (kernels.reused_buffers).
+    with reused_buffers():
+        for init in range(n_init):
             if reporter is not None:
-                reporter.iteration_end(n_iter, change)
-            if abs(change) < tol:
-                converged = True
-                break
-        if reporter is not None:
-            reporter.init_end(lower_bound, converged)
-        if lower_bound > best.lower_bound or best.lower_bound == -np.inf:
-            best = EMResult(params, n_iter, lower_bound, lower_bounds, converged)
+                reporter.init_begin(init)
+            params = initialize() if do_init else warm_params
+            lower_bound = -np.inf if do_init else warm_lower_bound
+            if max_iter == 0:
+                best.params, best.n_iter = params, 0
+                continue
+            lower_bounds = []
+            converged = False
+            for n_iter in range(1, max_iter + 1):
+                previous = lower_bound
+                stats = source.statistics(covariance_type, params)
+                worst_points = None
+                if empty_component == "reinit":
+                    worst_points = partial(source.worst_points, covariance_type, params)
+                params = m_step(stats, reg_covar, eps, source.dtype, min_nk, worst_points)
+                lower_bound = stats.mean_log_likelihood
+                lower_bounds.append(lower_bound)
+                change = lower_bound - previous
+                if reporter is not None:
+                    reporter.iteration_end(n_iter, change)
+                if abs(change) < tol:
+                    converged = True
+                    break
+            if reporter is not None:
+                reporter.init_end(lower_bound, converged)
+            if lower_bound > best.lower_bound or best.lower_bound == -np.inf:
+                best = EMResult(params, n_iter, lower_bound, lower_bounds, converged)
     if not best.converged and max_iter > 0:
         warnings.warn(CONVERGENCE_WARNING, ConvergenceWarning)
     return best

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .kernels.parameters import full_means_and_covariances, precision_cholesky
+
 ESTIMATE_PRECISION_ERROR_MESSAGE = (
     "Fitting the mixture model failed because some components have "
     "ill-defined empirical covariance (for instance caused by singleton "
@@ -77,14 +79,15 @@ def _estimate_gaussian_parameters(stats, reg_covar, eps):
     """
     covariance_type = stats.covariance_type
     nk = stats.nk + 10 * eps
+    if covariance_type == "full":
+        # The formulas below, compiled: numpy's cost per call weighed on small models.
+        means, covariances = full_means_and_covariances(nk, stats.s1, stats.s2, stats.shift,
+                                                        float(reg_covar))
+        return nk, means, covariances
     delta = stats.s1 / nk[:, None]
     means = stats.shift + delta
     n_features = means.shape[1]
-    if covariance_type == "full":
-        second = _symmetric_from_upper(stats.s2) / nk[:, None, None]
-        covariances = second - delta[:, :, None] * delta[:, None, :]
-        covariances[:, np.arange(n_features), np.arange(n_features)] += reg_covar
-    elif covariance_type == "tied":
+    if covariance_type == "tied":
         scatter = _symmetric_from_upper(stats.s2[0])
         covariances = (scatter - (nk[:, None] * delta).T @ delta) / nk.sum()
         covariances.flat[:: n_features + 1] += reg_covar
@@ -119,18 +122,13 @@ def _compute_precision_cholesky(covariances, covariance_type, dtype=np.float64):
         scikit-learn's text, when a covariance is not positive-definite.
     """
     covariances = np.asarray(covariances, dtype=np.float64)
-    if not np.all(np.isfinite(covariances)):
-        raise _precision_error(dtype)
     if covariance_type in ("full", "tied"):
-        n_features = covariances.shape[-1]
-        try:
-            cov_chol = np.linalg.cholesky(covariances)
-        except np.linalg.LinAlgError:
-            raise _precision_error(dtype) from None
-        identity = np.broadcast_to(np.eye(n_features), cov_chol.shape)
-        precisions_chol = np.swapaxes(np.linalg.solve(cov_chol, identity), -1, -2)
-        return np.ascontiguousarray(precisions_chol)
-    if np.any(covariances <= 0.0):
+        stack = np.ascontiguousarray(covariances.reshape((-1,) + covariances.shape[-2:]))
+        precisions_chol, failed = precision_cholesky(stack)
+        if failed >= 0:
+            raise _precision_error(dtype)
+        return precisions_chol.reshape(covariances.shape)
+    if not np.all(np.isfinite(covariances)) or np.any(covariances <= 0.0):
         raise _precision_error(dtype)
     return 1.0 / np.sqrt(covariances)
 

@@ -661,3 +661,86 @@ def test_larger_and_smaller_are_pythons_max_and_min(a, b):
     for got, expected in ((larger, max(a, b)), (smaller, min(a, b))):
         assert np.array_equal(got, expected, equal_nan=True)
         assert np.signbit(got) == np.signbit(expected)
+
+
+@pytest.mark.parametrize("covariance_type", COVARIANCE_TYPES)
+def test_sum_lanes_adds_lanes_in_order_as_numpy(covariance_type):
+    # numpy's sum over a leading axis adds the rows in order: the same bits.
+    rng = np.random.default_rng(11)
+    n_lanes, n_components, n_features = 7, 3, 2
+    shape = kernels._kernel_moment_shape(covariance_type, n_components, n_features)
+    lanes = [rng.normal(size=s) * 10.0 ** rng.uniform(-8, 8, size=s) for s in
+             [(n_lanes, n_components), (n_lanes, n_components, n_features), (n_lanes,) + shape,
+              (n_lanes,), (n_lanes,)]]
+    nk, s1, s2, log_likelihood, weight = _common.sum_lanes(*lanes, n_features)
+    np.testing.assert_array_equal(nk, lanes[0].sum(axis=0))
+    np.testing.assert_array_equal(s1, lanes[1].sum(axis=0))
+    trimmed = lanes[2].sum(axis=0)[:, :n_features, :n_features]
+    np.testing.assert_array_equal(s2, trimmed)
+    assert s2.shape == kernels.second_moment_shape(covariance_type, n_components, n_features)
+    for total, values in ((log_likelihood, lanes[3]), (weight, lanes[4])):
+        assert abs(total - math.fsum(values)) <= n_lanes * np.finfo(np.float64).eps * np.abs(values).sum()
+
+
+def test_prepare_full_matches_the_numpy_formulas():
+    rng = np.random.default_rng(12)
+    weights, means, _, chol = random_parameters(rng, "full", 4, 5)
+    weights[2] = 0.0  # a component of zero weight: log 0 = -inf, no warning
+    prec, centres, const, shift = kernels.prepare_full(weights, means, chol)
+    padded = _common.padded_features(5)
+    assert prec.shape == (4, padded, padded) and centres.shape == (4, padded)
+    np.testing.assert_array_equal(prec[:, :5, :5], chol)
+    np.testing.assert_array_equal(prec[:, 5:], 0.0)
+    np.testing.assert_array_equal(prec[:, :, 5:], 0.0)
+    np.testing.assert_array_equal(centres[:, :5], means)
+    np.testing.assert_array_equal(centres[:, 5:], 0.0)
+    np.testing.assert_array_equal(shift, means)
+    with np.errstate(divide="ignore"):
+        expected = (np.log(weights) + np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(axis=1)
+                    - 2.5 * np.log(2 * np.pi))
+    assert const[2] == -np.inf
+    np.testing.assert_allclose(const, expected, rtol=4 * np.finfo(np.float64).eps)
+
+
+@njit
+def _all_within_of(values, low, high):
+    return _common._all_within(values, values.shape[0], low, high)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_all_within_compares_as_floats(dtype):
+    low, high = dtype(1e-20), dtype(1e20)
+    cases = [[1.0, 2.0], [low, high], [np.nextafter(low, 0), 1.0], [1.0, np.nextafter(high, np.inf)],
+             [0.0, 1.0], [-0.0, 1.0], [-1.0, 1.0], [np.inf, 1.0], [1.0, np.nan], [-np.nan, 1.0],
+             [-np.inf, 1.0], [1e-30, 1e30]]
+    rng = np.random.default_rng(0)
+    for case in cases:
+        values = np.array(case + list(rng.uniform(1.0, 2.0, 61)), dtype=dtype)
+        values = rng.permutation(values)
+        expected = bool(np.all((values >= low) & (values <= high)))
+        assert _all_within_of(values, low, high) == expected, case
+
+
+def test_reused_buffers_give_the_same_pass_as_fresh_ones():
+    # Inside the block the buffers of a pass are kept and set again to their
+    # first values; results must be those of fresh buffers, bit for bit,
+    # however shapes and jobs change between passes.
+    rng = np.random.default_rng(13)
+    weights, means, _, chol = random_parameters(rng, "full", 3, 2)
+    X = means[rng.integers(3, size=5000)] + rng.standard_normal((5000, 2))
+    passes = [
+        lambda: kernels.estep_statistics(X, None, "full", weights, means, chol),
+        lambda: kernels.estep_statistics(X[:3000], None, "full", weights, means, chol),
+        lambda: kernels.worst_points(X, None, "full", weights, means, chol, 5),
+        lambda: kernels.estimate(X, "full", weights, means, chol, resp=True, labels=True),
+        lambda: kernels.estep_statistics(X, np.linspace(0.0, 2.0, 5000), "full", weights, means,
+                                         chol),
+    ]
+    fresh = [f() for f in passes]
+    with kernels.reused_buffers():
+        # Each pass after itself (reused) and after others (new buffers).
+        for i in [0, 0, 1, 1, 2, 3, 3, 4, 0, 4, 2, 0]:
+            for got, want in zip(passes[i](), fresh[i]):
+                np.testing.assert_array_equal(got, want)
+        assert len(kernels._REUSE.buffers) == 1  # only the last pass's
+    assert kernels._REUSE.buffers is None

@@ -5,6 +5,7 @@ import pytest
 from sklearn.mixture import _gaussian_mixture as sk
 
 from fastgmm import GaussianMixture
+from fastgmm.kernels.parameters import full_means_and_covariances, precision_cholesky
 from fastgmm.mstep import (
     _compute_precision_cholesky,
     _compute_precision_cholesky_from_precisions,
@@ -58,3 +59,69 @@ def test_collapsed_component_without_reg_covar_raises_like_sklearn(covariance_ty
     with pytest.raises(ValueError) as ours:
         GaussianMixture(**kwargs).fit(X)
     assert str(ours.value) == str(theirs.value)
+
+
+def _spd_stack(rng, n_stack, n_features, condition):
+    """Symmetric positive-definite matrices with eigenvalues from 1 to 1 / condition."""
+    stack = []
+    for _ in range(n_stack):
+        q, _ = np.linalg.qr(rng.normal(size=(n_features, n_features)))
+        eigenvalues = np.geomspace(1.0, 1.0 / condition, n_features) * rng.uniform(0.1, 10.0)
+        stack.append((q * eigenvalues) @ q.T)
+    return np.array(stack)
+
+
+@pytest.mark.parametrize("n_features", [1, 2, 3, 5, 16, 64])
+@pytest.mark.parametrize("condition", [1.0, 1e6])
+def test_compiled_precision_cholesky_matches_scipy(n_features, condition):
+    # scikit-learn's own steps: scipy's Cholesky, then solve_triangular.
+    from scipy import linalg
+
+    rng = np.random.default_rng(n_features)
+    covariances = _spd_stack(rng, 6, n_features, condition)
+    ours, failed = precision_cholesky(covariances)
+    assert failed == -1
+    for sigma, u in zip(covariances, ours):
+        lower = linalg.cholesky(sigma, lower=True)
+        expected = linalg.solve_triangular(lower, np.eye(n_features), lower=True).T
+        # Both are backward stable, so they agree to eps times Sigma's
+        # condition number (the forward error bound of either).
+        eps = np.finfo(np.float64).eps
+        np.testing.assert_allclose(u, expected, rtol=0,
+                                   atol=16 * eps * condition * np.abs(expected).max())
+        np.testing.assert_array_equal(np.tril(u, -1), 0.0)
+
+
+@pytest.mark.parametrize("bad", ["nan", "inf", "negative", "singular"])
+def test_compiled_precision_cholesky_names_the_first_failing_component(bad):
+    rng = np.random.default_rng(0)
+    covariances = _spd_stack(rng, 4, 3, 10.0)
+    covariances[3] = -np.eye(3)  # a later failure must not be the one reported
+    if bad == "nan":
+        covariances[1, 2, 0] = np.nan
+    elif bad == "inf":
+        covariances[1, 1, 1] = np.inf
+    elif bad == "negative":
+        covariances[1] = np.diag([1.0, -1.0, 1.0])
+    else:
+        covariances[1] = np.ones((3, 3))
+    assert precision_cholesky(covariances)[1] == 1
+
+
+def test_compiled_full_means_and_covariances_round_as_numpy():
+    # The M-step's formulas in numpy, entry by entry: the compiled version
+    # must give the same bits (no fused multiply-add, same order).
+    rng = np.random.default_rng(3)
+    n_components, n_features = 5, 4
+    nk = rng.uniform(1.0, 1e4, n_components) + 10 * np.finfo(np.float64).eps
+    s1 = rng.normal(size=(n_components, n_features)) * nk[:, None]
+    upper = np.triu(rng.normal(size=(n_components, n_features, n_features)))
+    s2 = upper + 3.0 * np.tril(rng.normal(size=upper.shape), -1)  # the lower triangle is ignored
+    shift = rng.normal(size=(n_components, n_features))
+    means, covariances = full_means_and_covariances(nk, s1, s2, shift, 1e-6)
+    delta = s1 / nk[:, None]
+    symmetric = np.triu(s2) + np.swapaxes(np.triu(s2, 1), 1, 2)
+    expected = symmetric / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]
+    expected[:, np.arange(n_features), np.arange(n_features)] += 1e-6
+    np.testing.assert_array_equal(means, shift + delta)
+    np.testing.assert_array_equal(covariances, expected)
