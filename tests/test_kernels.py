@@ -9,7 +9,7 @@ from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
 from fastgmm import kernels, reference
-from fastgmm.kernels import _common
+from fastgmm.kernels import _common, full
 from fastgmm.kernels._common import BLOCK_STRIDE, _centre_rows
 from fastgmm.kernels.full import _quadratic_form
 from fastgmm.mstep import _estimate_gaussian_parameters
@@ -619,29 +619,69 @@ def test_fused_narrow_fit_redoes_points_outside_the_unshifted_range(
 
 
 @njit(cache=True)
-def _scales_and_logs_of_copy(sums, n_block):
-    work = sums.copy()
-    total = _common._scales_and_sum_of_logs(work, n_block)
-    return work, total
+def _logs_of(sums, n_block):
+    return _common._sum_of_logs(sums, n_block)
 
 
 @pytest.mark.parametrize("dtype, low, high", [(np.float64, -600.0, 690.0),
                                               (np.float32, -50.0, 80.0)])
 @pytest.mark.parametrize("n_block", [1, 511, 512, 513, 1024])
 def test_sum_of_logs_by_mantissa_products_matches_numpy(dtype, low, high, n_block):
-    """``_scales_and_sum_of_logs`` over sums of exps anywhere in
-    ``UNSHIFTED_SUMS``: the sum of their logs against math.fsum of numpy's,
-    within a few roundings of sum |log|, and their reciprocals exactly."""
+    """``_sum_of_logs`` over sums of exps anywhere in ``UNSHIFTED_SUMS``:
+    the sum of their logs against math.fsum of numpy's, within a few
+    roundings of sum |log|."""
     rng = np.random.default_rng(n_block)
     sums = np.exp(rng.uniform(low, high, size=1024)).astype(dtype)
     sums[:8] = np.array([np.exp(low), np.exp(high), 1.0, 2.0, 0.5, 1.5, 3.0, 1.0 - 1e-7],
                         dtype=dtype)
-    scales, total = _scales_and_logs_of_copy(sums, n_block)
+    before = sums.copy()
+    total = _logs_of(sums, n_block)
     logs = np.log(sums[:n_block].astype(np.float64))
     assert abs(total - math.fsum(logs)) <= 4 * np.finfo(np.float64).eps * np.abs(logs).sum()
-    np.testing.assert_array_equal(scales[:n_block],
-                                  (1.0 / sums[:n_block].astype(np.float64)).astype(dtype))
-    np.testing.assert_array_equal(scales[n_block:], sums[n_block:])
+    np.testing.assert_array_equal(sums, before)
+
+
+@njit(cache=True)
+def _moments_scaled_by(x_t, centre, r, n_features, n_block, zero, scale, reciprocal):
+    s1 = np.zeros(n_features)
+    s2 = np.zeros((4, 4))
+    if reciprocal:
+        total = full._add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1, s2,
+                                         (scale,))
+    else:
+        total = full._add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1, s2,
+                                         scale)
+    return total, s1, s2
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("n_features", [1, 2, 3])
+def test_first_component_takes_the_reciprocals_of_the_sums(dtype, n_features):
+    # The fused fit's first component scales r by 1 / sums and leaves the
+    # reciprocals in sums for the others: the same bits as scaling by the
+    # reciprocals taken beforehand (1 / sums in float64, rounded to dtype).
+    rng = np.random.default_rng(n_features)
+    n_block = 1000
+    x_t = np.zeros((4, 1024), dtype=dtype)
+    x_t[:n_features, :n_block] = rng.normal(size=(n_features, n_block))
+    centre = rng.normal(size=n_features)
+    r = rng.uniform(0.0, 1.0, 1024).astype(dtype)
+    sums = np.exp(rng.uniform(-50.0, 80.0, 1024)).astype(dtype)
+    reciprocals = (1.0 / sums.astype(np.float64)).astype(dtype)
+    zero = dtype(0)
+    work = sums.copy()
+    got = _moments_scaled_by(x_t, centre, r, n_features, n_block, zero, work, True)
+    expected = _moments_scaled_by(x_t, centre, r, n_features, n_block, zero, reciprocals, False)
+    np.testing.assert_array_equal(work[:n_block], reciprocals[:n_block])
+    np.testing.assert_array_equal(work[n_block:], sums[n_block:])
+    for a, b in zip(got, expected):
+        np.testing.assert_array_equal(a, b)
+    # And against numpy: the sums of r / sums (t) (t t^T) about the centre.
+    t = x_t[:n_features, :n_block].astype(np.float64) - centre[:, None]
+    scaled = (r[:n_block].astype(np.float64) * reciprocals[:n_block])
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    np.testing.assert_allclose(got[0], scaled.sum(), rtol=rtol)
+    np.testing.assert_allclose(got[1], t @ scaled, rtol=rtol, atol=rtol * np.abs(t).sum())
 
 
 @njit
@@ -742,5 +782,5 @@ def test_reused_buffers_give_the_same_pass_as_fresh_ones():
         for i in [0, 0, 1, 1, 2, 3, 3, 4, 0, 4, 2, 0]:
             for got, want in zip(passes[i](), fresh[i]):
                 np.testing.assert_array_equal(got, want)
-        assert len(kernels._REUSE.buffers) == 1  # only the last pass's
-    assert kernels._REUSE.buffers is None
+        assert len(kernels._REUSE.kept) == 1  # only the last pass
+    assert kernels._REUSE.kept is None

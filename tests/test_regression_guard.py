@@ -239,9 +239,9 @@ def test_walker_buffers_start_on_cache_lines(monkeypatch, dtype, covariance_type
     seen = []
 
     def spy(*args):
-        lanes, scratch = pass_arrays(*args)
+        lanes, scratch, initial = pass_arrays(*args)
         seen.append((lanes, scratch))
-        return lanes, scratch
+        return lanes, scratch, initial
 
     pass_arrays = kernels._pass_arrays
     monkeypatch.setattr(kernels, "_pass_arrays", spy)

@@ -80,6 +80,7 @@ from ._common import (  # noqa: E402
     FULL_PRECENTRED,
     SPHERICAL,
     TIED,
+    StoredWalkers,
     aligned_array,
     block_size,
     block_stride,
@@ -87,7 +88,6 @@ from ._common import (  # noqa: E402
     lane_count,
     negligible_log_ratio,
     padded_features,
-    run_walkers,
     sum_lanes,
 )
 from ._engine import _walk_lanes, covariance_marker  # noqa: E402
@@ -220,24 +220,56 @@ _REUSE = threading.local()
 
 @contextmanager
 def reused_buffers():
-    """Let this thread's passes reuse their work buffers until the block ends.
+    """Let this thread's fit passes be set up once, and run again, until
+    the block ends.
 
-    An EM fit makes one pass per iteration over the same shapes: allocating
-    its 18 buffers each time cost about 90 us of W1's 6 ms iteration (2
-    threads), with the caches cold after the pass before. Inside the block
-    the last pass's buffers are kept with its shapes and dtypes
-    (``_pass_arrays``), and those with an initial value are set to it again
-    when the next pass with the same takes them, so that a pass sees what
-    fresh buffers would give. Memory stays that of one pass; it is freed
-    when the block ends. No public function returns a pass's
-    buffers, so the next pass may overwrite them. Each thread has its own.
+    An EM fit makes the same pass once per iteration: the same data,
+    shapes and jobs, new parameters. Setting it up each time (18 buffers,
+    the walkers' stored arguments, the thread count) cost about 150 us of
+    W1's 6 ms iteration (2 threads), with the caches cold after the pass
+    before. Inside the block the last such pass is kept
+    (``_RepeatablePass``); the next one with the same data, shapes and jobs
+    copies its parameters into the kept pass's arrays, sets its buffers to
+    their initial values, so that it sees what fresh ones would give, and
+    runs the stored walkers. Memory stays that of one pass, and is freed
+    when the block ends. No public function returns a pass's buffers, so
+    the next pass may overwrite them. Each thread keeps its own.
     """
-    previous = getattr(_REUSE, "buffers", None)
-    _REUSE.buffers = {}
+    previous = getattr(_REUSE, "kept", None)
+    _REUSE.kept = {}
     try:
         yield
     finally:
-        _REUSE.buffers = previous
+        _REUSE.kept = previous
+
+
+class _RepeatablePass:
+    """A pass set up once (``reused_buffers``): the arrays of its parameters
+    and buffers that the stored walkers point to, and the buffers' initial
+    values."""
+
+    def __init__(self, prepared, lanes, initial, walkers, threads, n_workers):
+        self.prepared = prepared
+        self.lanes = lanes
+        self.initial = initial
+        self.walkers = walkers
+        self.threads = threads
+        self.n_workers = n_workers
+
+    def run(self, prepared=None):
+        """Run the pass again, with new ``prepared`` parameters (same shapes
+        and dtypes) if given; return its lanes (``_run_pass``)."""
+        if prepared is not None:
+            for kept, value in zip(self.prepared, prepared):
+                np.copyto(kept, value)
+        for array, fill in self.initial:
+            array.fill(fill)
+        if self.threads is None:  # numba's current count, as the setup found it
+            self.walkers.run(self.n_workers)
+        else:
+            with numba_threads(self.threads):
+                self.walkers.run(self.n_workers)
+        return self.lanes[:7]
 
 
 def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_worst,
@@ -246,8 +278,7 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
 
     Allocated here rather than in the driver: numba would compile each
     shape of np.zeros, np.full and np.empty there, about 1.4 s of a cold
-    first fit. Inside ``reused_buffers``, the last pass's arrays if its
-    shapes and dtypes were the same, set again to their initial values.
+    first fit.
 
     Returns
     -------
@@ -267,15 +298,9 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         padded + 1, n_pending) in the compute dtype, zero, and their counts
         (n_workers, n_components') int64, zero, with n_components' = 0 when
         ``n_pending`` is 0.
+    initial : list of (ndarray, scalar)
+        The arrays above with an initial value, and the value.
     """
-    reused = getattr(_REUSE, "buffers", None)
-    key = (X.dtype, X.shape[1], prec.dtype, prec.shape[2], n_components, tuple(s2_shape), n_lanes,
-           n_workers, block, n_worst, n_pending)
-    if reused is not None and key in reused:
-        lanes, scratch, initial = reused[key]
-        for array, fill in initial:
-            array.fill(fill)
-        return lanes, scratch
     n_features = X.shape[1]
     # Feature rows of the work buffers: the full kernels' tiles pad them.
     padded = max(n_features, prec.shape[2], s2_shape[2])
@@ -310,13 +335,8 @@ def _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers, block, n_w
         ((n_workers, pending_components), i64, 0),
     )
     arrays = tuple(aligned_array(*spec) for spec in specs)
-    lanes, scratch = arrays[:8], arrays[8:]
-    if reused is not None:
-        # Only the last pass's: memory stays that of one pass.
-        reused.clear()
-        initial = [(array, fill) for array, (_, _, fill) in zip(arrays, specs) if fill is not None]
-        reused[key] = lanes, scratch, initial
-    return lanes, scratch
+    initial = [(array, fill) for array, (_, _, fill) in zip(arrays, specs) if fill is not None]
+    return arrays[:8], arrays[8:], initial
 
 
 def _log_floor(dtype, out_resp, out_log_norm):
@@ -332,7 +352,18 @@ def _log_floor(dtype, out_resp, out_log_norm):
 
 def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, statistics=True,
               out_resp=None, out_log_norm=None, out_labels=None, n_worst=0):
-    # Empty arrays stand for "not asked": the driver skips that job.
+    kept = getattr(_REUSE, "kept", None)
+    # A pass with arrays of its own call (given responsibilities, outputs)
+    # is not kept: only the passes of EM's iterations repeat.
+    repeatable = kept is not None and given_resp is None and (
+        out_resp is None and out_log_norm is None and out_labels is None)
+    if repeatable:
+        key = (id(X), id(sample_weight), covariance_type, statistics, n_worst) + tuple(
+            (array.dtype, array.shape) for array in prepared)
+        again = kept.get(key)
+        if again is not None:
+            return again.run(prepared)
+        prepared = tuple(np.array(array) for array in prepared)  # the kept pass's own
     prec, aux, const, shift = prepared
     n_components = shift.shape[0]
     s2_shape, n_lanes = _lanes_for(X, covariance_type, n_components)
@@ -340,14 +371,16 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
     block = block_size(code, n_components, prec.dtype.itemsize)
     if not statistics:
         s2_shape = (0, 0, 0)
+    # Empty arrays stand for "not asked": the driver skips that job.
     no_rows = np.empty((0, n_components))
     # Dummies in X's dtype: a fit and a predict on the same data share one compile.
     no_out = np.empty((0, n_components), dtype=X.dtype)
-    with numba_threads(_threads_for(n_lanes)) as n_threads:
+    threads = _threads_for(n_lanes)
+    with numba_threads(threads) as n_threads:
         n_workers = min(n_threads, n_lanes)
         n_pending = _pending_columns(code, n_components, s2_shape, prec.dtype, block)
-        lanes, scratch = _pass_arrays(X, prec, n_components, s2_shape, n_lanes, n_workers,
-                                      block, int(n_worst), n_pending)
+        lanes, scratch, initial = _pass_arrays(X, prec, n_components, s2_shape, n_lanes,
+                                               n_workers, block, int(n_worst), n_pending)
         args = (
             _MARKERS[code], X,
             _weights_or_empty(sample_weight),
@@ -358,7 +391,11 @@ def _run_pass(X, sample_weight, covariance_type, prepared, given_resp=None, stat
             _NO_INDEX if out_labels is None else out_labels,
             _log_floor(prec.dtype, out_resp, out_log_norm),
         )
-        run_walkers(_walk_lanes, args, n_workers)
+        walkers = StoredWalkers(_walk_lanes, args)
+        if repeatable:
+            kept.clear()  # only the last pass: memory stays that of one
+            kept[key] = _RepeatablePass(prepared, lanes, initial, walkers, threads, n_workers)
+        walkers.run(n_workers)
     return lanes[:7]
 
 

@@ -993,9 +993,9 @@ def _run_workers(walk, arguments, n_workers):
         _call_walker(walk, arguments, np.int64(worker))  # prange's index is unsigned
 
 
-def run_walkers(walker, args, n_workers):
-    """Run ``walker(args, worker)`` for ``worker`` in ``range(n_workers)``, in
-    parallel on numba's threads.
+class StoredWalkers:
+    """A walker and its argument tuple, stored once for ``_run_workers``, to
+    run as often as wanted: each run reads the arrays' current values.
 
     Parameters
     ----------
@@ -1004,14 +1004,27 @@ def run_walkers(walker, args, n_workers):
         ``args``.
     args : tuple
         numba-typable values. The walkers read them through a copy of the
-        tuple that holds no references, so ``args`` keeps its arrays alive
-        until the walkers are done.
-    n_workers : int
+        tuple that holds no references; this object keeps ``args``, and so
+        its arrays, alive.
     """
-    address, n_bytes = _compiled_walker(walker, args)
-    buffer = np.empty(n_bytes, dtype=np.uint8)
-    _store_arguments(args, buffer)
-    _run_workers(address, _address(buffer), n_workers)
+
+    def __init__(self, walker, args):
+        self.args = args
+        self.address, n_bytes = _compiled_walker(walker, args)
+        self.buffer = np.empty(n_bytes, dtype=np.uint8)
+        _store_arguments(args, self.buffer)
+        self.data = _address(self.buffer)
+
+    def run(self, n_workers):
+        """Run ``walker(args, worker)`` for ``worker`` in ``range(n_workers)``,
+        in parallel on numba's threads."""
+        _run_workers(self.address, self.data, n_workers)
+
+
+def run_walkers(walker, args, n_workers):
+    """Run ``walker(args, worker)`` for ``worker`` in ``range(n_workers)``, in
+    parallel on numba's threads, once (``StoredWalkers``)."""
+    StoredWalkers(walker, args).run(n_workers)
 
 
 @njit(**JIT_OPTIONS)
@@ -1133,17 +1146,15 @@ def _log_norms_and_scales(peak, norm, n_block, w_block, log_norm):
     return total
 
 
-# Points whose mantissas ``_scales_and_sum_of_logs`` multiplies before it
+# Points whose mantissas ``_sum_of_logs`` multiplies before it
 # takes a log: each mantissa is below 2, so a product stays below 2^512.
 LOG_PRODUCT_RUN = 512
 
 
 @njit(**JIT_OPTIONS)
-def _scales_and_sum_of_logs(sums, n_block):
-    """sum_b log(sums[b]), and sums[b] replaced by 1 / sums[b]: the
-    log-likelihood of a block of unit-weight points whose sums of exps are
-    unshifted positive normal numbers, and the scale of their
-    responsibilities.
+def _sum_of_logs(sums, n_block):
+    """sum_b log(sums[b]): the log-likelihood of a block of unit-weight
+    points whose sums of exps are unshifted positive normal numbers.
 
     Each sum is m 2^e, m in [1, 2): the exponents are summed as integers and
     the mantissas multiplied, one log per ``LOG_PRODUCT_RUN`` points instead
@@ -1171,9 +1182,6 @@ def _scales_and_sum_of_logs(sums, n_block):
             exponents += (bits >> 52) - 1023
             product *= _float_with_bits(value, (bits & 0x000FFFFFFFFFFFFF) | 0x3FF0000000000000)
         logs += np.log(product)
-    # A loop of its own: stored in the products' loop, LLVM left it scalar.
-    for b in range(n_block):
-        sums[b] = 1.0 / np.float64(sums[b])
     return logs + exponents * _LN2
 
 

@@ -44,7 +44,7 @@ from ._common import (
     _normal_exp_in_dtype,
     _prefetch_row,
     _rounded_block,
-    _scales_and_sum_of_logs,
+    _sum_of_logs,
     _smaller,
     _triangular_columns,
     _unshifted_exp,
@@ -436,7 +436,7 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
 
     Unit weights (``unit_weights``: no sample_weight) and no point redone:
     the block's log-likelihood is a sum of logs of the sums of exps, taken
-    by ``_scales_and_sum_of_logs``.
+    by ``_sum_of_logs``.
 
     x_t : (padded, block), padded >= 4, rows past n_features zero; w_block,
     log_norm : (block,) float64; log_rho : (n_components, stride >= block)
@@ -452,8 +452,6 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
     n_components, n_features = shift.shape
     peak, sums = rows[0], rows[1]
     zero = log_rho.dtype.type(0)
-    for b in range(_rounded_block(n_block)):
-        sums[b] = zero
     # The next block's rows of X, a share before each component's work: they
     # came from L3 one line at a time when the next block's load asked for
     # them (W1, 1 and 2 threads: 1.05x over 31 interleaved rounds; all at
@@ -467,11 +465,14 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
             _prefetch_row(X, next_first + line * rows_per_line)
         row = log_rho[k]
         _narrow_quadratic_form(x_t, aux[k], prec[k], const[k], n_features, n_block, row, None)
-        _add_unshifted_exps(row, n_block, sums, const[k])
+        _add_unshifted_exps(row, n_block, sums, const[k], k == 0)
     low, high = _unshifted_sums(zero)
     inside = _all_within(sums, n_block, low, high)
-    if unit_weights and inside:
-        total = _scales_and_sum_of_logs(sums, n_block)
+    # The statistics' first component takes the reciprocals of the sums
+    # (``_scaled``), unless they are scales already.
+    reciprocals = unit_weights and inside
+    if reciprocals:
+        total = _sum_of_logs(sums, n_block)
     else:
         for b in range(n_block):
             peak[b] = zero
@@ -482,29 +483,53 @@ def _fit_narrow_block(cov, x_t, n_block, w_block, prec, aux, const, shift, log_r
                     peak[b], sums[b] = _shifted_point(x_t, b, prec, aux, const, log_rho, floor)
         total = _log_norms_and_scales(peak, sums, n_block, w_block, log_norm)
     for k in range(n_components):
-        nk[k] += _add_narrow_moments(x_t, shift[k], log_rho[k], n_features, n_block, zero, s1[k],
-                                     s2[k], sums)
+        if k == 0 and reciprocals:
+            nk[k] += _add_narrow_moments(x_t, shift[k], log_rho[k], n_features, n_block, zero,
+                                         s1[k], s2[k], (sums,))
+        else:
+            nk[k] += _add_narrow_moments(x_t, shift[k], log_rho[k], n_features, n_block, zero,
+                                         s1[k], s2[k], sums)
     return total
 
 
 @njit(**JIT_OPTIONS)
-def _add_unshifted_exps(row, n_block, sums, const):
-    """row = exp(row) unshifted (``_unshifted_exp``) and sums += it, over the
-    block's whole vectors (``_rounded_block``). log rho <= const, the
-    component's constant: with const below UNSHIFTED_HIGHEST (every
-    component but one whose covariance has a determinant below about
-    e^-1400) the row needs no clamp."""
+def _add_unshifted_exps(row, n_block, sums, const, first):
+    """row = exp(row) unshifted (``_unshifted_exp``), and sums = row (first)
+    or sums += row, over the block's whole vectors (``_rounded_block``).
+    log rho <= const, the component's constant: with const below
+    UNSHIFTED_HIGHEST (every component but one whose covariance has a
+    determinant below about e^-1400) the row needs no clamp."""
     highest = _unshifted_highest(row[0])
     if const <= highest:
+        _unshifted_exps_of_row(row, n_block, sums, None, first)
+    else:
+        _unshifted_exps_of_row(row, n_block, sums, highest, first)
+
+
+@njit(**JIT_OPTIONS)
+def _unshifted_exps_of_row(row, n_block, sums, highest, first):
+    """``_add_unshifted_exps``'s loops, row clamped at ``highest`` unless None."""
+    if first:  # the sums start from the first row: no sweep to zero them
         for b in range(_rounded_block(n_block)):
-            e = _unshifted_exp(row[b])
+            e = _unshifted_exp(_at_most(row[b], highest))
             row[b] = e
-            sums[b] += e
+            sums[b] = e
     else:
         for b in range(_rounded_block(n_block)):
-            e = _unshifted_exp(_smaller(row[b], highest))
+            e = _unshifted_exp(_at_most(row[b], highest))
             row[b] = e
             sums[b] += e
+
+
+def _at_most(x, highest):
+    """x, or min(x, highest) unless highest is None."""
+
+
+@overload(_at_most, jit_options=ELEMENTWISE_JIT_OPTIONS)
+def _at_most_for_type(x, highest):
+    if highest == types.none:
+        return lambda x, highest: x
+    return lambda x, highest: _smaller(x, highest)
 
 
 @njit(**ELEMENTWISE_JIT_OPTIONS)
@@ -558,13 +583,23 @@ def _centred(x, head, tail):
 
 
 def _scaled(r, scale, b):
-    """r[b], or r[b] * scale[b]."""
+    """r[b]; r[b] * scale[b]; or, for scale = (sums,), r[b] / sums[b], with
+    sums[b] replaced by its reciprocal for the next components."""
 
 
 @overload(_scaled, jit_options=ELEMENTWISE_JIT_OPTIONS)
 def _scaled_for_type(r, scale, b):
     if scale == types.none:
         return lambda r, scale, b: r[b]
+    if isinstance(scale, types.BaseTuple):
+        def reciprocal_scaled(r, scale, b):
+            # In the first component's loop the division runs beside the
+            # multiply-adds (W1: a loop of its own took 2.4% of the pass).
+            # 1 / sums in float64, rounded to the sums' dtype.
+            sums = scale[0]
+            sums[b] = 1.0 / np.float64(sums[b])
+            return r[b] * sums[b]
+        return reciprocal_scaled
     return lambda r, scale, b: r[b] * scale[b]
 
 
@@ -579,7 +614,8 @@ def _add_narrow_moments(x_t, centre, r, n_features, n_block, zero, s1_k, s2_k, s
     for d = 1); centre : (n_features,) float64; r : (block,) in the compute
     dtype; s1_k : (n_features,) and s2_k : (padded, padded), float64;
     scale : None, or (block,) in the compute dtype, by which r is multiplied
-    first (the fused fit's w_b / sum of exps, ``_fit_narrow_block``).
+    first (the fused fit's w_b / sum of exps, ``_fit_narrow_block``), or
+    (sums,): r is multiplied by 1 / sums, stored into sums (``_scaled``).
 
     Returns
     -------
