@@ -1028,10 +1028,11 @@ def run_walkers(walker, args, n_workers):
 
 
 @njit(**JIT_OPTIONS)
-def _load_block(X, sample_weight, start, n_block, x_t, w_block):
+def _load_block(X, sample_weight, start, n_block, x_t, w_block, ones_kept=False):
     """Copy rows ``start:start + n_block`` of X into ``x_t`` (features x points)
     in X's dtype, and their weights (1 when ``sample_weight`` is empty) into
-    ``w_block``."""
+    ``w_block``; unit weights not again if ``ones_kept`` (the caller filled
+    w_block with ones, and no one writes it)."""
     n_features = X.shape[1]
     rows = X[start:start + n_block]
     # Up to 3 features, one loop with constant column indices: the loop over
@@ -1058,8 +1059,9 @@ def _load_block(X, sample_weight, start, n_block, x_t, w_block):
             for i in range(n_features):
                 x_t[i, b] = row[i]
     if sample_weight.shape[0] == 0:
-        for b in range(n_block):
-            w_block[b] = 1.0
+        if not ones_kept:
+            for b in range(n_block):
+                w_block[b] = 1.0
     else:
         for b in range(n_block):
             w_block[b] = sample_weight[start + b]

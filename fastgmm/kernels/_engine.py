@@ -268,6 +268,9 @@ def _walk_lanes(arguments, worker):
     w_block, log_norm = all_w_block[worker], all_log_norm[worker]
     rows, index = all_norm[worker], all_index[worker]
     pending = (all_pending[worker], all_pending_count[worker])
+    if unit_weights:  # once: only _load_block writes w_block (W1: 1.2% of the pass)
+        for b in range(block):
+            w_block[b] = 1.0
     # Each worker claims the next unwalked lane when it finishes one, so a
     # thread slowed by another process does not hold up the pass.
     while True:
@@ -281,9 +284,12 @@ def _walk_lanes(arguments, worker):
         weight = 0.0
         for first in range(start, stop, block):
             n_block = _smaller(block, stop - first)
-            _load_block(X, sample_weight, first, n_block, x_t, w_block)
-            for b in range(n_block):
-                weight += w_block[b]
+            _load_block(X, sample_weight, first, n_block, x_t, w_block, unit_weights)
+            if unit_weights:
+                weight += n_block
+            else:
+                for b in range(n_block):
+                    weight += w_block[b]
             if given:
                 for b in range(n_block):
                     for k in range(n_components):
