@@ -124,8 +124,9 @@ def _compute_precision_cholesky(covariances, covariance_type, dtype=np.float64):
     covariances = np.asarray(covariances, dtype=np.float64)
     if covariance_type in ("full", "tied"):
         stack = np.ascontiguousarray(covariances.reshape((-1,) + covariances.shape[-2:]))
-        precisions_chol, failed = precision_cholesky(stack)
-        if failed >= 0:
+        precisions_chol = np.zeros_like(stack)
+        work = np.zeros((2,) + stack.shape[1:])
+        if precision_cholesky(stack, precisions_chol, work[0], work[1]) >= 0:
             raise _precision_error(dtype)
         return precisions_chol.reshape(covariances.shape)
     if not np.all(np.isfinite(covariances)) or np.any(covariances <= 0.0):

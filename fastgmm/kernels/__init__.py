@@ -163,7 +163,11 @@ def _weights_or_empty(sample_weight):
 def _reduce_lanes(lanes):
     # Sum over the lane axis in lane order: same bits for any thread count.
     nk, s1, s2, log_likelihood, weight = lanes
-    return sum_lanes(nk, s1, s2, log_likelihood, weight, s1.shape[2])
+    n_features = s1.shape[2]
+    n_stack, rows, columns = s2.shape[1:]
+    sums = (np.zeros(nk.shape[1]), np.zeros(s1.shape[1:]),
+            np.zeros((n_stack, min(rows, n_features), min(columns, n_features))))
+    return (*sums, *sum_lanes(nk, s1, s2, log_likelihood, weight, *sums))
 
 
 def _threads_for(n_lanes):

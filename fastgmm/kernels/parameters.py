@@ -56,39 +56,42 @@ def full_means_and_covariances(nk, s1, s2, shift, reg_covar):
 
 
 @njit(**IEEE_JIT_OPTIONS)
-def precision_cholesky(covariances):
+def precision_cholesky(covariances, result, lower, inverse):
     """Upper U_k with U_k U_k^T = Sigma_k^-1, as scikit-learn computes it:
     the lower Cholesky factor L_k of Sigma_k, then U_k = (L_k^-1)^T by
     forward substitution (its ``solve_triangular``).
+
+    The arrays are given, so that no allocation is compiled (with them, 0.8
+    against 0.4 s of a cold first fit).
 
     Parameters
     ----------
     covariances : ndarray of shape (n_stack, n_features, n_features)
         Only the lower triangles are read.
+    result : ndarray of shape (n_stack, n_features, n_features), zero
+        Receives U_k.
+    lower, inverse : ndarray of shape (n_features, n_features), zero
+        Work space.
 
     Returns
     -------
-    precisions_cholesky : ndarray of shape (n_stack, n_features, n_features)
     failed : int
         -1, or the first k whose Sigma_k has a non-finite entry or is not
-        positive definite (then precisions_cholesky is incomplete).
+        positive definite (then ``result`` is incomplete).
     """
     n_stack, n_features, _ = covariances.shape
-    result = np.zeros((n_stack, n_features, n_features))
-    lower = np.zeros((n_features, n_features))
-    inverse = np.zeros((n_features, n_features))
     for k in range(n_stack):
         sigma = covariances[k]
         for i in range(n_features):
             for j in range(i + 1):
                 if not np.isfinite(sigma[i, j]):
-                    return result, k
+                    return k
         for j in range(n_features):
             pivot = sigma[j, j]
             for p in range(j):
                 pivot -= lower[j, p] * lower[j, p]
             if not pivot > 0.0:
-                return result, k
+                return k
             lower[j, j] = np.sqrt(pivot)
             for i in range(j + 1, n_features):
                 total = sigma[i, j]
@@ -105,4 +108,4 @@ def precision_cholesky(covariances):
         for i in range(n_features):
             for j in range(i, n_features):
                 result[k, i, j] = inverse[j, i]
-    return result, -1
+    return -1
