@@ -260,12 +260,11 @@ class _RepeatablePass:
         self.threads = threads
         self.n_workers = n_workers
 
-    def run(self, prepared=None):
-        """Run the pass again, with new ``prepared`` parameters (same shapes
-        and dtypes) if given; return its lanes (``_run_pass``)."""
-        if prepared is not None:
-            for kept, value in zip(self.prepared, prepared):
-                np.copyto(kept, value)
+    def run(self, prepared):
+        """Run the pass again with new ``prepared`` parameters (same shapes
+        and dtypes); return its lanes (``_run_pass``)."""
+        for kept, value in zip(self.prepared, prepared):
+            np.copyto(kept, value)
         for array, fill in self.initial:
             array.fill(fill)
         if self.threads is None:  # numba's current count, as the setup found it

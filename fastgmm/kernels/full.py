@@ -571,8 +571,8 @@ def _centred(x, head, tail):
 
 
 def _scaled(r, scale, b):
-    """r[b]; r[b] * scale[b]; or, for scale = (sums,), r[b] / sums[b], with
-    sums[b] replaced by its reciprocal for the next components."""
+    """r[b]; r[b] * scale[b]; or, for scale = (sums,), r[b] times the
+    reciprocal of sums[b], which replaces sums[b] for the next components."""
 
 
 @overload(_scaled, jit_options=ELEMENTWISE_JIT_OPTIONS)
