@@ -4,18 +4,18 @@ import math
 
 import numpy as np
 import pytest
-from numba import njit
+from numba import njit, types
 from scipy.special import logsumexp
 from scipy.stats import multivariate_normal
 
-from fastgmm import kernels, reference
+from fastgmm import GaussianMixture, kernels, reference
 from fastgmm.kernels import _common, full
 from fastgmm.kernels._common import BLOCK_STRIDE, _centre_rows
 from fastgmm.kernels.full import _quadratic_form
 from fastgmm.mstep import _estimate_gaussian_parameters
 from fastgmm.stats import SuffStats
 
-from .conftest import COVARIANCE_TYPES, full_covariances, random_parameters
+from .conftest import COVARIANCE_TYPES, full_covariances, make_mixture, random_parameters
 
 RTOL = {np.float64: 1e-10, np.float32: 1e-4}
 
@@ -784,3 +784,69 @@ def test_reused_buffers_give_the_same_pass_as_fresh_ones():
                 np.testing.assert_array_equal(got, want)
         assert len(kernels._REUSE.kept) == 1  # only the last pass
     assert kernels._REUSE.kept is None
+
+
+def _unowned(context, builder, numba_type, value):
+    # The tuple's arrays with null meminfo and parent, as ArgumentsLayout packs them.
+    from numba.core import cgutils
+    from numba.core.types import Array, BaseTuple
+
+    if isinstance(numba_type, Array):
+        array = context.make_array(numba_type)(context, builder, value)
+        array.meminfo = cgutils.get_null_value(array.meminfo.type)
+        array.parent = cgutils.get_null_value(array.parent.type)
+        return array._getvalue()
+    if isinstance(numba_type, BaseTuple):
+        for i, item_type in enumerate(numba_type):
+            item = _unowned(context, builder, item_type, builder.extract_value(value, i))
+            value = builder.insert_value(value, item, i)
+    return value
+
+
+def _numba_stored_bytes(args):
+    """numba's own unboxing and store of the tuple ``args``: the oracle of
+    ``ArgumentsLayout.pack``."""
+    from llvmlite import ir
+    from numba.extending import intrinsic
+
+    @intrinsic
+    def store(typingctx, args, buffer):
+        def codegen(context, builder, sig, llargs):
+            tuple_type = context.get_value_type(args)
+            array = context.make_array(buffer)(context, builder, llargs[1])
+            builder.store(_unowned(context, builder, args, llargs[0]),
+                          builder.bitcast(array.data, tuple_type.as_pointer()))
+            return ir.Constant(ir.IntType(64), context.get_abi_sizeof(tuple_type))
+
+        return types.int64(args, buffer), codegen
+
+    @njit
+    def stored(args, buffer):
+        return store(args, buffer)
+
+    buffer = np.zeros(1 << 16, dtype=np.uint8)
+    n_bytes = stored(args, buffer)
+    return buffer[:n_bytes]
+
+
+def test_arguments_layout_packs_tuples_as_numba_stores_them(monkeypatch):
+    # Every walker argument tuple of fits (k-means init, float32, weights)
+    # and predictions: the packed bytes are numba's own, field for field.
+    seen = {}
+    compiled_walker = _common._compiled_walker
+
+    def recording(walker, args):
+        address, layout = compiled_walker(walker, args)
+        seen.setdefault(layout.arguments, (layout, args))
+        return address, layout
+
+    monkeypatch.setattr(_common, "_compiled_walker", recording)
+    X = make_mixture(2, n_samples=300)
+    for covariance_type, dtype, weights in [("full", np.float64, None), ("tied", np.float64, None),
+                                            ("diag", np.float32, None),
+                                            ("spherical", np.float64, np.linspace(0.5, 2, 300))]:
+        gmm = GaussianMixture(2, covariance_type=covariance_type, random_state=0, max_iter=3)
+        gmm.fit(X.astype(dtype), sample_weight=weights).predict_proba(X.astype(dtype))
+    assert len(seen) >= 6
+    for layout, args in seen.values():
+        np.testing.assert_array_equal(layout.pack(args), _numba_stored_bytes(args))

@@ -128,8 +128,7 @@ with warnings.catch_warnings(record=True) as caught:
     for cov in ("full", "tied", "diag", "spherical"):
         GaussianMixture(2, covariance_type=cov, random_state=0, max_iter=2).fit(X).predict(X)
 cannot = [str(w.message) for w in caught if "Cannot cache" in str(w.message)]
-drivers = (_common._run_workers, _common._store_arguments, _engine._walk_lanes,
-           kmeans._walk_kmeans_lanes)
+drivers = (_common._run_workers, _engine._walk_lanes, kmeans._walk_kmeans_lanes)
 print(len(cannot), *(len(d.stats.cache_hits) + len(d.stats.cache_misses) for d in drivers))
 for message in cannot:
     print(message)
@@ -145,7 +144,7 @@ def test_parallel_drivers_are_cacheable():
     n_cannot, *lookups = map(int, out[0].split())
     assert n_cannot == 0, out[1:]
     # The parallel drivers and their walkers were all looked up in the cache.
-    assert len(lookups) == 4 and min(lookups) > 0, lookups
+    assert len(lookups) == 3 and min(lookups) > 0, lookups
 
 
 _LITERAL_SCRIPT = """
@@ -221,7 +220,7 @@ def test_one_driver_runs_every_walker(dtype):
         gmm = GaussianMixture(2, covariance_type=cov, random_state=0).fit(X, sample_weight=weights)
         gmm.predict_proba(X), gmm.score_samples(X), gmm.predict(X)
     assert list(_common._run_workers.overloads) == [(types.int64,) * 3]
-    stored = {signature[0] for signature in _common._store_arguments.overloads}
+    stored = {layout.arguments for _, layout in _common._COMPILED_WALKERS.values()}
     walked = {signature[0].arguments
               for walker in (_engine._walk_lanes, kmeans._walk_kmeans_lanes)
               for signature in walker.overloads}

@@ -5,6 +5,7 @@ that every inner loop runs over contiguous points and vectorises.
 """
 
 import math
+import struct
 
 import numba
 import numpy as np
@@ -12,6 +13,7 @@ from llvmlite import ir
 from numba import njit, prange, types
 from numba._dispatcher import compute_fingerprint
 from numba.core import cgutils, errors
+from numba.core.registry import cpu_target
 from numba.extending import intrinsic, models, overload, register_model
 
 from .._config import (
@@ -830,8 +832,8 @@ _COMPILED_WALKERS = {}
 
 def _compiled_walker(walker, args):
     """Address of ``walker`` compiled for ``(ArgumentsAddress(typeof(args)),
-    worker)``, for ``_call_walker``, and the bytes ``run_walkers`` needs to
-    store ``args``.
+    worker)``, for ``_call_walker``, and the layout in which ``run_walkers``
+    stores ``args``.
 
     The parallel driver calls a walker, which does all the work of one
     thread, through this address. numba links every function that a prange
@@ -852,7 +854,7 @@ def _compiled_walker(walker, args):
     Returns
     -------
     address : int
-    n_bytes : int
+    layout : ArgumentsLayout
     """
     # The key of numba's own dispatch (layout, dtype and writeability of
     # each array): 1 us, against 400 us for numba.typeof of the EM arguments.
@@ -863,8 +865,7 @@ def _compiled_walker(walker, args):
         walker.compile(signature)
         compiled = walker.overloads[signature]
         address = compiled.library.get_pointer_to_function(compiled.fndesc.llvm_func_name)
-        n_bytes = _store_arguments(args, np.empty(0, dtype=np.uint8))
-        compiled_walker = _COMPILED_WALKERS[key] = address, n_bytes
+        compiled_walker = _COMPILED_WALKERS[key] = address, ArgumentsLayout(signature[0].arguments)
     return compiled_walker
 
 
@@ -894,53 +895,110 @@ class _ArgumentsAddressModel(models.PrimitiveModel):
 _ANY_ARGUMENTS = ArgumentsAddress(types.UniTuple(types.int64, 0))
 
 
-def _unowned(context, builder, numba_type, value):
-    """``value`` with the owner (meminfo) and parent of each of its arrays,
-    nested tuples included, set to null: views that numba's reference
-    counting leaves alone. The meminfos of arrays passed in from Python
-    live only as long as the call that received them."""
+# numba's array model, field by field (numba.core.datamodel.models.ArrayModel).
+_ARRAY_FIELDS = ("meminfo", "parent", "nitems", "itemsize", "data", "shape", "strides")
+
+# struct's code for each LLVM scalar type of a walker's arguments.
+_SCALAR_CODES = {"i1": "?", "i8": "b", "i32": "i", "i64": "q", "float": "f", "double": "d"}
+
+
+class ArgumentsLayout:
+    """How numba lays out a value of an argument tuple's type in memory (its
+    LLVM value type, offsets from LLVM's own data layout), and the bytes of
+    a tuple of that type: what ``_load_arguments`` loads. Its arrays have
+    no owners (null meminfo and parent): numba's reference counting leaves
+    them alone, and the caller of ``run_walkers`` keeps them alive.
+
+    Written in Python, not compiled: numba's unboxing of a tuple of some
+    forty arrays cost 0.3-0.4 s of a cold first fit per tuple type.
+
+    Parameters
+    ----------
+    arguments : numba type
+        ``numba.typeof`` of the tuples to store.
+    """
+
+    def __init__(self, arguments):
+        context = cpu_target.target_context
+        for array_type in _array_types(arguments):
+            fields = tuple(context.data_model_manager[array_type]._fields)
+            if fields != _ARRAY_FIELDS:
+                raise NotImplementedError(f"numba's array model changed: {fields}")
+        self.arguments = arguments
+        value_type = context.get_value_type(arguments)
+        self.n_bytes = value_type.get_abi_size(context.target_data)
+        leaves = []
+        _scalar_leaves(value_type, 0, context.target_data, leaves)
+        format_, end = ["<"], 0
+        for offset, code in leaves:
+            format_.append(f"{offset - end}x{code}")
+            end = offset + struct.calcsize("<" + code)
+        format_.append(f"{self.n_bytes - end}x")
+        self._struct = struct.Struct("".join(format_))
+
+    def pack(self, args):
+        """The bytes of ``args``, a tuple of type ``arguments``.
+
+        Returns
+        -------
+        buffer : ndarray of uint8, shape (n_bytes,)
+        """
+        values = []
+        _flatten(self.arguments, args, values)
+        buffer = np.empty(self.n_bytes, dtype=np.uint8)
+        self._struct.pack_into(buffer, 0, *values)
+        return buffer
+
+
+def _array_types(numba_type):
     if isinstance(numba_type, types.Array):
-        array = context.make_array(numba_type)(context, builder, value)
-        array.meminfo = cgutils.get_null_value(array.meminfo.type)
-        array.parent = cgutils.get_null_value(array.parent.type)
-        return array._getvalue()
-    if isinstance(numba_type, types.BaseTuple):
-        for i, item_type in enumerate(numba_type):
-            item = _unowned(context, builder, item_type, builder.extract_value(value, i))
-            value = builder.insert_value(value, item, i)
-    return value
+        yield numba_type
+    elif isinstance(numba_type, types.BaseTuple):
+        for item_type in numba_type:
+            yield from _array_types(item_type)
 
 
-@intrinsic
-def _store_tuple(typingctx, args, buffer):
-    """Store the tuple ``args`` into ``buffer`` (uint8) if it is long enough,
-    its arrays without owners (``_unowned``); return the bytes it needs."""
-    if not (isinstance(args, types.BaseTuple) and isinstance(buffer, types.Array)
-            and buffer.dtype == types.uint8):
-        return None
-
-    def codegen(context, builder, sig, llargs):
-        tuple_type = context.get_value_type(args)
-        size = ir.Constant(ir.IntType(64), context.get_abi_sizeof(tuple_type))
-        array = context.make_array(buffer)(context, builder, llargs[1])
-        with builder.if_then(builder.icmp_signed(">=", array.nitems, size)):
-            builder.store(_unowned(context, builder, args, llargs[0]),
-                          builder.bitcast(array.data, tuple_type.as_pointer()))
-        return size
-
-    return types.int64(args, buffer), codegen
+_ELEMENT_OFFSETS = {}
 
 
-@njit(**ENTRY_JIT_OPTIONS)
-def _store_arguments(args, buffer):
-    """``_store_tuple`` from Python: one small compile per argument type."""
-    return _store_tuple(args, buffer)
+def _scalar_leaves(value_type, offset, target_data, leaves):
+    """Append ``(offset, struct code)`` for each scalar of the LLVM type
+    ``value_type`` laid out from ``offset``, in memory order."""
+    if isinstance(value_type, ir.PointerType):
+        leaves.append((offset, "Q"))
+    elif isinstance(value_type, ir.LiteralStructType):
+        key = str(value_type)
+        if key not in _ELEMENT_OFFSETS:  # each query parses a module: 0.1 ms
+            _ELEMENT_OFFSETS[key] = [value_type.get_element_offset(target_data, i)
+                                     for i in range(len(value_type.elements))]
+        for element, element_offset in zip(value_type.elements, _ELEMENT_OFFSETS[key]):
+            _scalar_leaves(element, offset + element_offset, target_data, leaves)
+    elif isinstance(value_type, ir.ArrayType):
+        stride = value_type.element.get_abi_size(target_data)
+        for i in range(value_type.count):
+            _scalar_leaves(value_type.element, offset + i * stride, target_data, leaves)
+    else:
+        leaves.append((offset, _SCALAR_CODES[str(value_type)]))
+
+
+def _flatten(numba_type, value, values):
+    """Append the scalars of ``value`` in the order of numba's value type:
+    an array as its model's fields, without owners."""
+    if isinstance(numba_type, types.Array):
+        values += (0, 0, value.size, value.itemsize, _address(value))
+        values += value.shape
+        values += value.strides
+    elif isinstance(numba_type, types.BaseTuple):
+        for item_type, item in zip(numba_type, value):
+            _flatten(item_type, item, values)
+    else:
+        values.append(value)
 
 
 @intrinsic
 def _load_arguments(typingctx, arguments):
     """The tuple at ``arguments`` (``run_walkers``). Its arrays have no
-    owners (``_unowned``): the caller of ``run_walkers`` keeps them alive."""
+    owners (``ArgumentsLayout``): the caller of ``run_walkers`` keeps them alive."""
     if not isinstance(arguments, ArgumentsAddress):
         return None
 
@@ -1003,9 +1061,8 @@ class StoredWalkers:
 
     def __init__(self, walker, args):
         self.args = args
-        self.address, n_bytes = _compiled_walker(walker, args)
-        self.buffer = np.empty(n_bytes, dtype=np.uint8)
-        _store_arguments(args, self.buffer)
+        self.address, layout = _compiled_walker(walker, args)
+        self.buffer = layout.pack(args)
         self.data = _address(self.buffer)
 
     def run(self, n_workers):
@@ -1021,11 +1078,12 @@ def run_walkers(walker, args, n_workers):
 
 
 @njit(**JIT_OPTIONS)
-def _load_block(X, sample_weight, start, n_block, x_t, w_block, ones_kept=False):
+def _load_block(X, sample_weight, start, n_block, x_t, w_block, ones_kept):
     """Copy rows ``start:start + n_block`` of X into ``x_t`` (features x points)
     in X's dtype, and their weights (1 when ``sample_weight`` is empty) into
     ``w_block``; unit weights not again if ``ones_kept`` (the caller filled
-    w_block with ones, and no one writes it)."""
+    w_block with ones, and no one writes it). ``ones_kept`` has no default:
+    the k-means and EM walkers share one compiled specialisation."""
     n_features = X.shape[1]
     rows = X[start:start + n_block]
     # Up to 3 features, one loop with constant column indices: the loop over

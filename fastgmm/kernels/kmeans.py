@@ -27,8 +27,8 @@ from ._common import (
 
 
 @njit(**JIT_OPTIONS)
-def _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block):
-    _load_block(X, sample_weight, first, n_block, x_t, w_block)
+def _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block, unit_weights):
+    _load_block(X, sample_weight, first, n_block, x_t, w_block, unit_weights)
     for i in range(X.shape[1]):
         m = mean[i]
         xi = x_t[i]
@@ -169,6 +169,12 @@ def _walk_kmeans_lanes(arguments, worker):
     x_t, w_block, x_norm = all_x_t[worker], all_w_block[worker], all_x_norm[worker]
     best, label, scratch = all_best[worker], all_label[worker], all_scratch[worker]
     targets, first_target, potential_before, found = search
+    # As the EM walker: unit weights are written once, and _load_block's
+    # specialisation is shared.
+    unit_weights = sample_weight.shape[0] == 0
+    if unit_weights:
+        for b in range(block):
+            w_block[b] = 1.0
     # Lanes are claimed one at a time, as in the EM walker (_claim).
     while True:
         lane, start, stop = _claim_lane(next_lane, n_samples, n_lanes)
@@ -191,7 +197,7 @@ def _walk_kmeans_lanes(arguments, worker):
             if searching and target == last:
                 break
             n_block = _smaller(block, stop - first)
-            _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block)
+            _centred_block(X, sample_weight, mean, first, n_block, x_t, w_block, unit_weights)
             _closest_block(x_t, n_block, first, centres, centre_norms, n_centres, seeding,
                            closest, x_norm, best, label, scratch)
             if searching:
