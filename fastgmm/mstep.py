@@ -81,8 +81,11 @@ def _estimate_gaussian_parameters(stats, reg_covar, eps):
     nk = stats.nk + 10 * eps
     if covariance_type == "full":
         # The formulas below, compiled: numpy's cost per call weighed on small models.
-        means, covariances = full_means_and_covariances(nk, stats.s1, stats.s2, stats.shift,
-                                                        float(reg_covar))
+        n_components, n_features = stats.s1.shape
+        means = np.empty((n_components, n_features))
+        covariances = np.empty((n_components, n_features, n_features))
+        full_means_and_covariances(nk, stats.s1, stats.s2, stats.shift, float(reg_covar), means,
+                                   covariances)
         return nk, means, covariances
     delta = stats.s1 / nk[:, None]
     means = stats.shift + delta

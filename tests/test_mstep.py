@@ -124,7 +124,9 @@ def test_compiled_full_means_and_covariances_round_as_numpy():
     upper = np.triu(rng.normal(size=(n_components, n_features, n_features)))
     s2 = upper + 3.0 * np.tril(rng.normal(size=upper.shape), -1)  # the lower triangle is ignored
     shift = rng.normal(size=(n_components, n_features))
-    means, covariances = full_means_and_covariances(nk, s1, s2, shift, 1e-6)
+    means = np.full((n_components, n_features), np.nan)
+    covariances = np.full((n_components, n_features, n_features), np.nan)
+    full_means_and_covariances(nk, s1, s2, shift, 1e-6, means, covariances)
     delta = s1 / nk[:, None]
     symmetric = np.triu(s2) + np.swapaxes(np.triu(s2, 1), 1, 2)
     expected = symmetric / nk[:, None, None] - delta[:, :, None] * delta[:, None, :]

@@ -73,23 +73,25 @@ def prepare_full(weights, means, precisions_cholesky):
         log pi_k + sum_i log U_k[i, i] - d/2 log(2 pi), eq. (2).
     shift : ndarray of shape (n_components, n_features)
     """
-    return _full_constants(
-        np.ascontiguousarray(weights, dtype=np.float64),
-        np.ascontiguousarray(means, dtype=np.float64),
-        np.ascontiguousarray(precisions_cholesky, dtype=np.float64),
-        padded_features(means.shape[1]),
-    )
-
-
-@njit(**IEEE_JIT_OPTIONS)
-def _full_constants(weights, means, chol, padded):
-    """``prepare_full`` compiled: numpy's cost per call made it about 45 us
-    of W1's 6 ms iteration (2 threads)."""
     n_components, n_features = means.shape
-    # Zero rows and columns up to a multiple of 4 for the 4 x 4 tiles.
+    padded = padded_features(n_features)
+    shift = np.array(means, dtype=np.float64, order="C")  # a copy: the caller may change means
     prec = np.zeros((n_components, padded, padded))
     centres = np.zeros((n_components, padded))
     const = np.empty(n_components)
+    _full_constants(np.ascontiguousarray(weights, dtype=np.float64), shift,
+                    np.ascontiguousarray(precisions_cholesky, dtype=np.float64),
+                    prec, centres, const)
+    return prec, centres, const, shift
+
+
+@njit(**IEEE_JIT_OPTIONS)
+def _full_constants(weights, means, chol, prec, centres, const):
+    """``prepare_full`` compiled: numpy's cost per call made it about 45 us
+    of W1's 6 ms iteration (2 threads). The outputs are given, prec and
+    centres zero, so that no allocation is compiled (0.5-0.8 s of a cold
+    first fit with ``parameters.full_means_and_covariances``)."""
+    n_components, n_features = means.shape
     for k in range(n_components):
         log_det = 0.0
         for i in range(n_features):
@@ -98,7 +100,6 @@ def _full_constants(weights, means, chol, padded):
             for j in range(n_features):
                 prec[k, i, j] = chol[k, i, j]
         const[k] = np.log(weights[k]) + log_det - 0.5 * n_features * LOG_2PI
-    return prec, centres, const, means.copy()
 
 
 def full_code(n_features):

@@ -15,13 +15,14 @@ from .._config import IEEE_JIT_OPTIONS
 
 
 @njit(**IEEE_JIT_OPTIONS)
-def full_means_and_covariances(nk, s1, s2, shift, reg_covar):
+def full_means_and_covariances(nk, s1, s2, shift, reg_covar, means, covariances):
     """Means and covariances from the shifted sums of a full fit, eq. (11)-(12).
 
     With delta_k = s1_k / nk_k: mu_k = shift_k + delta_k and
     Sigma_k = S2_k / nk_k - delta_k delta_k^T + reg_covar I, each entry
     rounded as numpy's elementwise expression rounds it (no fused
-    multiply-add).
+    multiply-add). The outputs are given, so that no allocation is compiled
+    (0.5-0.8 s of a cold first fit with ``full._full_constants``).
 
     Parameters
     ----------
@@ -33,26 +34,21 @@ def full_means_and_covariances(nk, s1, s2, shift, reg_covar):
         not read.
     shift : ndarray of shape (n_components, n_features)
     reg_covar : float
-
-    Returns
-    -------
     means : ndarray of shape (n_components, n_features)
+        Receives the means.
     covariances : ndarray of shape (n_components, n_features, n_features)
+        Receives the covariances.
     """
     n_components, n_features = s1.shape
-    means = np.empty((n_components, n_features))
-    covariances = np.empty((n_components, n_features, n_features))
-    delta = np.empty(n_features)
     for k in range(n_components):
         for i in range(n_features):
-            delta[i] = s1[k, i] / nk[k]
-            means[k, i] = shift[k, i] + delta[i]
+            means[k, i] = shift[k, i] + s1[k, i] / nk[k]
         for i in range(n_features):
+            delta_i = s1[k, i] / nk[k]
             for j in range(n_features):
                 upper = s2[k, i, j] if i <= j else s2[k, j, i]
-                covariances[k, i, j] = upper / nk[k] - delta[i] * delta[j]
+                covariances[k, i, j] = upper / nk[k] - delta_i * (s1[k, j] / nk[k])
             covariances[k, i, i] += reg_covar
-    return means, covariances
 
 
 @njit(**IEEE_JIT_OPTIONS)
