@@ -18,7 +18,6 @@ from numba.extending import intrinsic, models, overload, register_model
 
 from .._config import (
     ELEMENTWISE_JIT_OPTIONS,
-    ENTRY_JIT_OPTIONS,
     EXACT_JIT_OPTIONS,
     IEEE_JIT_OPTIONS,
     JIT_OPTIONS,
