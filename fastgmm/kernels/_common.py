@@ -919,10 +919,10 @@ class ArgumentsLayout:
 
     def __init__(self, arguments):
         context = cpu_target.target_context
-        for array_type in _array_types(arguments):
-            fields = tuple(context.data_model_manager[array_type]._fields)
-            if fields != _ARRAY_FIELDS:
-                raise NotImplementedError(f"numba's array model changed: {fields}")
+        # One model serves every array type, whatever its dtype, ndim or layout.
+        fields = tuple(context.data_model_manager[types.float64[:]]._fields)
+        if fields != _ARRAY_FIELDS:
+            raise NotImplementedError(f"numba's array model changed: {fields}")
         self.arguments = arguments
         value_type = context.get_value_type(arguments)
         self.n_bytes = value_type.get_abi_size(context.target_data)
@@ -947,14 +947,6 @@ class ArgumentsLayout:
         buffer = np.empty(self.n_bytes, dtype=np.uint8)
         self._struct.pack_into(buffer, 0, *values)
         return buffer
-
-
-def _array_types(numba_type):
-    if isinstance(numba_type, types.Array):
-        yield numba_type
-    elif isinstance(numba_type, types.BaseTuple):
-        for item_type in numba_type:
-            yield from _array_types(item_type)
 
 
 _ELEMENT_OFFSETS = {}
